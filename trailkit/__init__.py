@@ -1,0 +1,50 @@
+"""trailkit: investigate AWS CloudTrail logs with polars.
+
+Load delivered log files (or LookupEvents output, JSON Lines, JSON arrays) into one
+normalised polars DataFrame with one clear ``actor`` per event, then ask questions.
+
+>>> import trailkit
+>>> df = trailkit.normalize_records([{"eventTime": "2026-03-10T14:05:32Z",
+...     "eventName": "ListBuckets", "userIdentity": {"type": "Root",
+...     "arn": "arn:aws:iam::111122223333:root", "accountId": "111122223333"}}])
+>>> df["actor"].to_list()
+['root']
+
+Heavy or optional dependencies (boto3, altair, ipywidgets, jupyter) load on first use.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+__version__ = "0.1.0"
+
+# public name -> module that defines it (imported on first attribute access)
+_LAZY: dict[str, str] = {
+    "read_events": "trailkit.load",
+    "scan_events": "trailkit.load",
+    "normalize_records": "trailkit.load",
+    "LoadReport": "trailkit.problems",
+    "Problem": "trailkit.problems",
+    "TrailkitError": "trailkit.errors",
+    "InputError": "trailkit.errors",
+    "LoadError": "trailkit.errors",
+    "SCHEMA": "trailkit.schema",
+    "COLUMNS": "trailkit.schema",
+}
+
+__all__ = sorted([*_LAZY, "__version__"])
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'trailkit' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__
