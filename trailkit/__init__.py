@@ -25,6 +25,7 @@ _LAZY: dict[str, str] = {
     "read_events": "trailkit.load",
     "scan_events": "trailkit.load",
     "normalize_records": "trailkit.load",
+    "last_report": "trailkit.load",
     "LoadReport": "trailkit.problems",
     "Problem": "trailkit.problems",
     "TrailkitError": "trailkit.errors",
@@ -32,6 +33,14 @@ _LAZY: dict[str, str] = {
     "LoadError": "trailkit.errors",
     "SCHEMA": "trailkit.schema",
     "COLUMNS": "trailkit.schema",
+    # scenarios + attribution
+    "attribute": "trailkit.attribution",
+    "who_deleted_bucket": "trailkit.scenarios.buckets",
+    "open_ingress": "trailkit.scenarios.ingress",
+    "instance_launches": "trailkit.scenarios.instances",
+    "ec2_price_info": "trailkit.scenarios.instances",
+    "build_instance_type_policy": "trailkit.scenarios.policy",
+    "policy_what_if": "trailkit.scenarios.policy",
 }
 
 __all__ = sorted([*_LAZY, "__version__"])

@@ -32,6 +32,7 @@ anything else          ``userName``, else ``principalId``, else null
 from __future__ import annotations
 
 import polars as pl
+import polars.selectors as cs
 
 S = pl.String
 
@@ -64,12 +65,12 @@ USER_IDENTITY_DTYPE = pl.Struct(
 
 
 def nonempty(expr: pl.Expr) -> pl.Expr:
-    """``expr`` with empty (or all-space) strings turned into null.
+    """``expr`` with empty strings turned into null.
 
-    >>> pl.select(nonempty(pl.lit(" "))).item() is None
+    >>> pl.select(nonempty(pl.lit(""))).item() is None
     True
     """
-    return pl.when(expr.str.strip_chars() == "").then(None).otherwise(expr)
+    return pl.when(expr == "").then(None).otherwise(expr)
 
 
 def parse_bool(expr: pl.Expr, true: str = "true", false: str = "false") -> pl.Expr:
@@ -82,124 +83,126 @@ def parse_bool(expr: pl.Expr, true: str = "true", false: str = "false") -> pl.Ex
     return pl.when(low == true).then(True).when(low == false).then(False).otherwise(None)
 
 
-def parse_utc(expr: pl.Expr) -> pl.Expr:
+_TIME_FORMATS = ("%Y-%m-%dT%H:%M:%S%.fZ", "%Y-%m-%d %H:%M:%S%.f", "%Y%m%dT%H%M%SZ",
+                 "%Y-%m-%dT%H:%M:%S%.f%:z")
+
+
+def parse_utc(expr: pl.Expr, *, full: bool = True) -> pl.Expr:
     """ISO-8601 UTC text → ``Datetime('us', 'UTC')``; accepts the forms CloudTrail writes.
 
     ``2026-03-10T14:05:32Z`` (trails), with fractional seconds (EventBridge, Lake),
-    ``2026-03-10 14:05:32.000`` (Lake query output) and basic ``20260310T140532Z``
-    (some ``creationDate`` values). Anything else becomes null.
+    ``2026-03-10 14:05:32.000`` (Lake query output), basic ``20260310T140532Z`` (some
+    ``creationDate`` values) and explicit offsets. Anything else becomes null. With
+    ``full=False`` only the trail form is tried (five times faster); the loader uses that
+    first and re-parses the few rows it leaves null.
 
     >>> pl.select(parse_utc(pl.lit("2026-03-10T14:05:32Z"))).item().isoformat()
     '2026-03-10T14:05:32+00:00'
     """
+    fast = expr.str.strptime(pl.Datetime("us"), "%Y-%m-%dT%H:%M:%SZ", strict=False)
+    if not full:
+        return fast.dt.replace_time_zone("UTC")
     e = expr.str.strip_chars()
-    return pl.coalesce(
-        e.str.strptime(pl.Datetime("us"), "%Y-%m-%dT%H:%M:%SZ", strict=False),
-        e.str.strptime(pl.Datetime("us"), "%Y-%m-%dT%H:%M:%S%.fZ", strict=False),
-        e.str.strptime(pl.Datetime("us"), "%Y-%m-%d %H:%M:%S%.f", strict=False),
-        e.str.strptime(pl.Datetime("us"), "%Y%m%dT%H%M%SZ", strict=False),
-    ).dt.replace_time_zone("UTC")
+    slow = [e.str.strptime(pl.Datetime("us", "UTC"), f, strict=False).dt.replace_time_zone(None)
+            if f.endswith("z") else e.str.strptime(pl.Datetime("us"), f, strict=False)
+            for f in _TIME_FORMATS]
+    return pl.coalesce(fast, *slow).dt.replace_time_zone("UTC")
 
 
-def identity_columns(ui: pl.Expr, event_name: pl.Expr, additional_event_data: pl.Expr) -> list[pl.Expr]:
-    """The normalised identity columns from a ``userIdentity`` struct expression.
+def identity_columns(frame: pl.LazyFrame, ui: str = "_ui", event_name: str = "eventName",
+                     additional_event_data: str = "additionalEventData", *,
+                     full_times: bool = True) -> pl.LazyFrame:
+    """Add the normalised identity columns to ``frame`` from its ``userIdentity`` struct column.
 
-    ``ui`` must have dtype :data:`USER_IDENTITY_DTYPE` (null when the record has no
-    ``userIdentity``). Returns named expressions for ``identity_type``, ``principal_id``,
-    ``principal_arn``, ``account_id``, ``access_key_id``, ``user_name``, ``invoked_by``,
-    ``identity_provider``, ``on_behalf_of_user_id``, ``identity_store_arn``, ``credential_id``,
-    ``session_name``, ``role_arn``, ``role_name``, ``issuer_type``, ``mfa_authenticated``,
-    ``session_created``, ``source_identity``, ``assumed_root`` and ``actor``.
+    ``ui`` names a column of dtype :data:`USER_IDENTITY_DTYPE` (null when the record has no
+    ``userIdentity``). Adds ``identity_type``, ``principal_id``, ``principal_arn``,
+    ``account_id``, ``access_key_id``, ``user_name``, ``invoked_by``, ``identity_provider``,
+    ``on_behalf_of_user_id``, ``identity_store_arn``, ``credential_id``, ``session_name``,
+    ``role_arn``, ``role_name``, ``issuer_type``, ``mfa_authenticated``, ``session_created``,
+    ``source_identity``, ``assumed_root`` and ``actor``. Work is staged so that nothing is
+    computed twice; temporary columns start with ``_id_`` and are dropped. ``full_times=False``
+    parses ``creationDate`` in the usual form only (see :func:`parse_utc`).
 
-    >>> len(identity_columns(pl.col("ui"), pl.col("e"), pl.col("a")))
-    20
+    >>> lf = pl.LazyFrame({"_ui": [{"type": "Root"}], "eventName": ["x"],
+    ...                    "additionalEventData": [None]},
+    ...                   schema={"_ui": USER_IDENTITY_DTYPE, "eventName": pl.String,
+    ...                           "additionalEventData": pl.String})
+    >>> identity_columns(lf).select("actor").collect().item()
+    'root'
     """
-    f = ui.struct.field
+    f = pl.col(ui).struct.field
     sc = f("sessionContext").struct.field
     issuer = sc("sessionIssuer").struct.field
     attrs = sc("attributes").struct.field
-
-    typ = nonempty(f("type"))
-    principal = nonempty(f("principalId"))
-    arn = nonempty(f("arn"))
-    user = nonempty(f("userName"))
-    invoked = nonempty(f("invokedBy"))
-    obo_user = nonempty(f("onBehalfOf").struct.field("userId"))
-    role_arn = nonempty(issuer("arn"))
-    role_name = nonempty(issuer("userName"))
-
-    arn_parts = arn.str.split(":")
-    arn_resource = arn_parts.list.get(5, null_on_oob=True)
-    arn_account = nonempty(arn_parts.list.get(4, null_on_oob=True))
-    principal_tail = nonempty(principal.str.split(":").list.get(-1, null_on_oob=True))
-    is_session_arn = arn_resource.str.starts_with("assumed-role/")
-    # assumed-role/<role>/<session>: the session name may itself contain "/"? No: IAM forbids it.
-    arn_role = arn_resource.str.split("/").list.get(1, null_on_oob=True)
-    arn_session = arn_resource.str.split("/").list.get(-1, null_on_oob=True)
-    session_name = (
-        pl.when(is_session_arn | (typ == "AssumedRole"))
-        .then(pl.coalesce(pl.when(is_session_arn).then(nonempty(arn_session)), principal_tail))
-        .otherwise(None)
-    )
-    federated_name = pl.coalesce(
-        pl.when(arn_resource.str.starts_with("federated-user/")).then(
-            nonempty(arn_resource.str.split("/").list.get(-1, null_on_oob=True))
-        ),
-        principal_tail,
-    )
-    assumed_role_name = pl.coalesce(role_name, pl.when(is_session_arn).then(nonempty(arn_role)))
-
-    actor = (
-        pl.when(typ == "Root")
-        .then(pl.lit("root"))
-        .when(typ == "IAMUser")
-        .then(pl.coalesce(user, pl.when(arn_resource.str.starts_with("user/")).then(
-            arn_resource.str.split("/").list.get(-1, null_on_oob=True)), principal))
-        .when(typ == "AssumedRole")
-        .then(
-            pl.when(assumed_role_name.is_not_null() & session_name.is_not_null())
-            .then(pl.concat_str(assumed_role_name, pl.lit("/"), session_name))
-            .otherwise(pl.coalesce(assumed_role_name, session_name, principal))
-        )
-        .when(typ == "FederatedUser")
-        .then(pl.coalesce(federated_name, user, principal))
-        .when(typ.is_in(["SAMLUser", "WebIdentityUser"]))
-        .then(pl.coalesce(user, principal))
-        .when(typ == "IdentityCenterUser")
-        .then(pl.coalesce(user, obo_user, principal))
-        .when(typ == "AWSService")
-        .then(pl.coalesce(invoked, principal))
-        .when(typ == "AWSAccount")
-        .then(pl.coalesce(principal, nonempty(f("accountId"))))
-        .otherwise(pl.coalesce(user, principal))
-    )
-
-    mfa_used = additional_event_data.str.extract(r'"MFAUsed"\s*:\s*"([^"]*)"', 1)
-    mfa = (
-        pl.when(event_name == "ConsoleLogin")
-        .then(pl.coalesce(parse_bool(mfa_used, "yes", "no"), parse_bool(attrs("mfaAuthenticated"))))
-        .otherwise(parse_bool(attrs("mfaAuthenticated")))
-    )
-
-    return [
-        typ.alias("identity_type"),
-        principal.alias("principal_id"),
-        arn.alias("principal_arn"),
-        pl.coalesce(nonempty(f("accountId")), arn_account).alias("account_id"),
+    # stage 1: the leaves, empty strings made null
+    frame = frame.with_columns(
+        nonempty(f("type")).alias("identity_type"),
+        nonempty(f("principalId")).alias("principal_id"),
+        nonempty(f("arn")).alias("principal_arn"),
+        nonempty(f("accountId")).alias("_id_account"),
         nonempty(f("accessKeyId")).alias("access_key_id"),
-        user.alias("user_name"),
-        invoked.alias("invoked_by"),
+        nonempty(f("userName")).alias("user_name"),
+        nonempty(f("invokedBy")).alias("invoked_by"),
         nonempty(f("identityProvider")).alias("identity_provider"),
-        obo_user.alias("on_behalf_of_user_id"),
+        nonempty(f("onBehalfOf").struct.field("userId")).alias("on_behalf_of_user_id"),
         nonempty(f("onBehalfOf").struct.field("identityStoreArn")).alias("identity_store_arn"),
         nonempty(f("credentialId")).alias("credential_id"),
-        session_name.alias("session_name"),
-        role_arn.alias("role_arn"),
-        role_name.alias("role_name"),
+        nonempty(issuer("arn")).alias("role_arn"),
+        nonempty(issuer("userName")).alias("role_name"),
         nonempty(issuer("type")).alias("issuer_type"),
-        mfa.alias("mfa_authenticated"),
-        parse_utc(attrs("creationDate")).alias("session_created"),
+        parse_bool(attrs("mfaAuthenticated")).alias("_id_mfa"),
+        parse_utc(attrs("creationDate"), full=full_times).alias("session_created"),
         nonempty(sc("sourceIdentity")).alias("source_identity"),
         parse_bool(sc("assumedRoot")).alias("assumed_root"),
+        pl.col(additional_event_data).str.extract(r'"MFAUsed"\s*:\s*"([^"]*)"', 1).alias("_id_mfa_used"),
+    )
+    # stage 2: split the ARN (arn:partition:service:region:account:resource) and principalId
+    typ = pl.col("identity_type")
+    frame = frame.with_columns(
+        pl.col("principal_arn").str.splitn(":", 6).alias("_id_arn"),
+        nonempty(pl.col("principal_id").str.extract(r"([^:]*)$", 1)).alias("_id_ptail"),
+    ).with_columns(
+        pl.col("_id_arn").struct.field("field_5").alias("_id_res"),
+        nonempty(pl.col("_id_arn").struct.field("field_4")).alias("_id_arn_account"),
+    ).with_columns(
+        pl.col("_id_res").str.splitn("/", 3).alias("_id_res_parts"),
+        pl.col("_id_res").str.starts_with("assumed-role/").alias("_id_is_session"),
+    )
+    res_kind = pl.col("_id_res_parts").struct.field("field_0")
+    res_1 = nonempty(pl.col("_id_res_parts").struct.field("field_1"))
+    res_last = nonempty(pl.col("_id_res").str.extract(r"([^/]*)$", 1))
+    is_session = pl.col("_id_is_session")
+    frame = frame.with_columns(
+        pl.when(is_session | (typ == "AssumedRole"))
+        .then(pl.coalesce(pl.when(is_session).then(res_last), pl.col("_id_ptail")))
+        .alias("session_name"),
+        pl.coalesce(pl.col("role_name"), pl.when(is_session).then(res_1)).alias("_id_role"),
+        pl.when(res_kind.is_in(["federated-user", "user"])).then(res_last).alias("_id_res_name"),
+    )
+    user, principal = pl.col("user_name"), pl.col("principal_id")
+    session, role = pl.col("session_name"), pl.col("_id_role")
+    actor = (
+        pl.when(typ == "Root").then(pl.lit("root"))
+        .when(typ == "IAMUser").then(pl.coalesce(user, pl.col("_id_res_name"), principal))
+        .when(typ == "AssumedRole").then(
+            pl.when(role.is_not_null() & session.is_not_null())
+            .then(pl.concat_str(role, pl.lit("/"), session))
+            .otherwise(pl.coalesce(role, session, principal)))
+        .when(typ == "FederatedUser").then(pl.coalesce(pl.col("_id_res_name"), pl.col("_id_ptail"), user, principal))
+        .when(typ.is_in(["SAMLUser", "WebIdentityUser"])).then(pl.coalesce(user, principal))
+        .when(typ == "IdentityCenterUser").then(pl.coalesce(user, pl.col("on_behalf_of_user_id"), principal))
+        .when(typ == "AWSService").then(pl.coalesce(pl.col("invoked_by"), principal))
+        .when(typ == "AWSAccount").then(pl.coalesce(principal, pl.col("_id_account")))
+        .otherwise(pl.coalesce(user, principal))
+    )
+    mfa = (
+        pl.when(pl.col(event_name) == "ConsoleLogin")
+        .then(pl.coalesce(parse_bool(pl.col("_id_mfa_used"), "yes", "no"), pl.col("_id_mfa")))
+        .otherwise(pl.col("_id_mfa"))
+    )
+    frame = frame.with_columns(
         actor.alias("actor"),
-    ]
+        mfa.alias("mfa_authenticated"),
+        pl.coalesce(pl.col("_id_account"), pl.col("_id_arn_account")).alias("account_id"),
+    )
+    return frame.drop(cs.starts_with("_id_"))

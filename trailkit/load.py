@@ -87,6 +87,12 @@ _OTHER_FIELDS = ("eventTime", "readOnly", "managementEvent", "errorCode", "error
 _EXTRA_FIELDS = ("eventContext", "edgeDeviceDetails", "annotation")
 _ALL_FIELDS = (*_TEXT_FIELDS, *_RAW_FIELDS, *_OTHER_FIELDS, *_EXTRA_FIELDS)
 _STAGE1_SCHEMA = {name: pl.String for name in _ALL_FIELDS}
+# text fields that never legitimately start with "{" (free text such as userAgent may); the fast
+# path reads every field as text, so an object there is found by this check (a number or a
+# boolean in a text field is read as its JSON text without a report; the careful path reports it)
+_ID_LIKE_FIELDS = tuple(f for f in _TEXT_FIELDS if f not in ("userAgent", "sourceIPAddress")) + ("errorCode",)
+_OBJECT_FIELDS = ("userIdentity", "requestParameters", "responseElements", "additionalEventData",
+                  "serviceEventDetails", "tlsDetails", "addendum", "insightDetails")
 
 # [prefix/]AWSLogs/[o-org/]<account>/<kind>/<region>/YYYY/MM/DD/<file>
 _LAYOUT = re.compile(
@@ -280,7 +286,7 @@ class _Chunk:
     count: int = 0
     frame: pl.DataFrame | None = None  # stage-1 frame built by the careful path
     problems: list[Problem] = field(default_factory=list)
-    data: bytes | None = None  # decompressed content, kept only until the fast path took it
+    byte_split: bool = False  # lines were cut at '},{"eventVersion"' without decoding
 
 
 def _gunzip(raw: bytes, path: str, problems: list[Problem]) -> bytes | None:
@@ -321,20 +327,37 @@ def _read_file(lf: LogFile) -> _Chunk:
         truncated = bool(chunk.problems)
     else:
         truncated = False
-        if path.lower().endswith(".gz"):
-            chunk.problems.append(
-                Problem(path, f"named .gz but not gzip data (first bytes {raw[:4]!r}); read as plain "
-                              f"text. Rename it to .json or re-download it.", action="kept")
-            )
     if truncated:
         return _careful(chunk, data, truncated=True)
     _split_fast(chunk, data)
+    if raw[:2] != b"\x1f\x8b" and path.lower().endswith(".gz"):
+        failed = [p for p in chunk.problems if p.action == "skipped file"]
+        if failed:
+            chunk.problems = [Problem(path, f"not gzip data (first bytes {raw[:4]!r}) and not readable as "
+                                            f"plain JSON either ({failed[0].reason}). Re-download it.")]
+        else:
+            chunk.problems.insert(0, Problem(
+                path, f"named .gz but not gzip data (first bytes {raw[:4]!r}); read as plain JSON. "
+                      f"Rename it to .json or re-download it.", action="kept"))
     return chunk
 
 
-def _split_fast(chunk: _Chunk, data: bytes) -> None:
+_RECORDS_HEAD = b'{"Records":['
+
+
+def _split_fast(chunk: _Chunk, data: bytes, msgspec_only: bool = False) -> None:
     """Split ``data`` into compact record lines without decoding the records."""
     path = chunk.file.path
+    if not msgspec_only and data.startswith(_RECORDS_HEAD) and data.endswith(b"]}") and b"\n" not in data:
+        # a delivered log file: compact JSON whose records all start with eventVersion. Cut
+        # between records with one bytes.replace; a wrong cut cannot parse, and then the file
+        # is split again with msgspec (see _parse_chunks).
+        body = data[len(_RECORDS_HEAD):-2]
+        if body:
+            chunk.lines = body.replace(b'},{"eventVersion"', b'}\n{"eventVersion"')
+            chunk.count = chunk.lines.count(b"\n") + 1
+        chunk.byte_split = True
+        return
     head = data.lstrip()[:1]
     try:
         if head == b"{":
@@ -509,20 +532,31 @@ def _careful(chunk: _Chunk, data: bytes, truncated: bool = False) -> _Chunk:
 # stage 2: text columns -> the normalised schema (vectorised)
 
 
-def _normalise(stage1: pl.DataFrame) -> pl.DataFrame:
-    """Stage-1 frame (CloudTrail field names, all text) → normalised schema + ``_problem``."""
-    has_clean = "_ui_clean" in stage1.columns
-    ui_src = pl.coalesce(pl.col("_ui_clean"), pl.lit(None, pl.String)) if has_clean else pl.col("userIdentity")
-    ui = ui_src.str.json_decode(USER_IDENTITY_DTYPE)
-    err_code = nonempty(pl.col("errorCode"))
-    err_msg = nonempty(pl.col("errorMessage"))
-    extra_parts = [c for c in _EXTRA_FIELDS]
-    extra = pl.when(pl.any_horizontal(pl.col(c).is_not_null() for c in extra_parts)).then(
+def _normalise(stage1: pl.DataFrame, full_times: bool = False) -> pl.DataFrame:
+    """Stage-1 frame (CloudTrail field names, all text) → normalised schema + ``_problem``.
+
+    Staged ``with_columns`` on a lazy frame so every parse (userIdentity JSON, times) runs
+    once, and polars runs the expressions of each stage in parallel.
+    """
+    ui_src = pl.col("_ui_clean") if "_ui_clean" in stage1.columns else pl.col("userIdentity")
+    lf = stage1.lazy().with_columns(
+        ui_src.str.json_decode(USER_IDENTITY_DTYPE).alias("_ui"),
+        parse_utc(pl.col("eventTime"), full=full_times).alias("event_time"),
+        parse_bool(pl.col("readOnly")).alias("read_only"),
+        parse_bool(pl.col("managementEvent")).alias("management_event"),
+        nonempty(pl.col("errorCode")).alias("error_code"),
+        nonempty(pl.col("errorMessage")).alias("error_message"),
+        parse_bool(pl.col("sessionCredentialFromConsole")).alias("session_credential_from_console"),
+    )
+    lf = identity_columns(lf, "_ui", "eventName", "additionalEventData", full_times=full_times).with_columns(
+        (pl.col("error_code").is_null() & pl.col("error_message").is_null()).alias("success")
+    )
+    extra = pl.when(pl.any_horizontal(pl.col(c).is_not_null() for c in _EXTRA_FIELDS)).then(
         pl.concat_str(
             pl.lit("{"),
             pl.concat_str(
                 [pl.when(pl.col(c).is_not_null()).then(pl.format('"{}":{}', pl.lit(c), pl.col(c)))
-                 for c in extra_parts],
+                 for c in _EXTRA_FIELDS],
                 separator=",", ignore_nulls=True,
             ),
             pl.lit("}"),
@@ -530,41 +564,46 @@ def _normalise(stage1: pl.DataFrame) -> pl.DataFrame:
     )
     if "_unknown" in stage1.columns:
         extra = pl.coalesce(extra, pl.col("_unknown"))
-    event_time = parse_utc(pl.col("eventTime"))
-    read_only = parse_bool(pl.col("readOnly"))
-    mgmt = parse_bool(pl.col("managementEvent"))
-    exprs: list[pl.Expr] = [
-        event_time.alias("event_time"),
-        *(pl.col(src).alias(dst) for src, dst in _TEXT_FIELDS.items()),
-        read_only.alias("read_only"),
-        mgmt.alias("management_event"),
-        err_code.alias("error_code"),
-        err_msg.alias("error_message"),
-        (err_code.is_null() & err_msg.is_null()).alias("success"),
-        parse_bool(pl.col("sessionCredentialFromConsole")).alias("session_credential_from_console"),
-        *identity_columns(ui, pl.col("eventName"), pl.col("additionalEventData")),
-        *(pl.col(src).alias(dst) for src, dst in _RAW_FIELDS.items()),
-        extra.alias("extra_fields"),
-        pl.col("source_file"),
-    ]
-    # problems that keep the record (vectorised; only the flagged rows reach Python)
+    # problems that keep (or skip) the record, found vectorised; only flagged rows reach Python
     not_ct = pl.all_horizontal(pl.col(c).is_null() for c in ("eventTime", "eventName", "eventID", "eventSource"))
     problem = (
         pl.when(not_ct).then(pl.lit("|skip|not a CloudTrail record: no eventTime, eventName, eventID or eventSource"))
         .when(pl.col("eventTime").is_null()).then(pl.lit("eventTime|missing eventTime; event_time is null"))
-        .when(event_time.is_null()).then(pl.format("eventTime|eventTime {} is not ISO-8601 UTC; event_time is null",
-                                                   pl.col("eventTime").str.slice(0, 40)))
+        .when(pl.col("event_time").is_null())
+        .then(pl.format("eventTime|eventTime {} is not ISO-8601 UTC; event_time is null",
+                        pl.col("eventTime").str.slice(0, 40)))
         .when(pl.col("userIdentity").is_null() & (pl.col("eventType") != "AwsCloudTrailInsight").fill_null(True))
         .then(pl.lit("userIdentity|missing userIdentity; identity columns are null"))
-        .when(pl.col("readOnly").is_not_null() & read_only.is_null())
+        .when(pl.any_horizontal(pl.col(c).str.starts_with("{") for c in _ID_LIKE_FIELDS))
+        .then(pl.coalesce([pl.when(pl.col(c).str.starts_with("{")).then(
+            pl.lit(f"{c}|expected text, got a JSON object; kept as JSON text")) for c in _ID_LIKE_FIELDS]))
+        .when(pl.any_horizontal(~pl.col(c).str.starts_with("{") & ~pl.col(c).str.starts_with("[")
+                                for c in _OBJECT_FIELDS))
+        .then(pl.coalesce([pl.when(~pl.col(c).str.starts_with("{") & ~pl.col(c).str.starts_with("[")).then(
+            pl.lit(f"{c}|expected a JSON object, got a scalar; kept as text")) for c in _OBJECT_FIELDS]))
+        .when(pl.col("readOnly").is_not_null() & pl.col("read_only").is_null())
         .then(pl.format("readOnly|readOnly {} is not a boolean; read_only is null", pl.col("readOnly").str.slice(0, 20)))
-        .when(pl.col("managementEvent").is_not_null() & mgmt.is_null())
-        .then(pl.format("managementEvent|managementEvent {} is not a boolean", pl.col("managementEvent").str.slice(0, 20)))
+        .when(pl.col("managementEvent").is_not_null() & pl.col("management_event").is_null())
+        .then(pl.format("managementEvent|managementEvent {} is not a boolean; management_event is null",
+                        pl.col("managementEvent").str.slice(0, 20)))
         .otherwise(None)
         .alias("_problem")
     )
+    renames = [pl.col(src).alias(dst) for src, dst in {**_TEXT_FIELDS, **_RAW_FIELDS}.items()]
     keep = [c for c in ("_record", "_row") if c in stage1.columns]
-    out = stage1.select(*exprs, problem, *keep)
+    derived = [c for c in SCHEMA if c not in set(_TEXT_FIELDS.values()) | set(_RAW_FIELDS.values())
+               | {"extra_fields"}]
+    out = lf.select(*renames, *(pl.col(c) for c in derived), extra.alias("extra_fields"),
+                    problem, *keep).collect()
+    if not full_times:
+        # the fast time parse takes only the trail form; re-parse if anything else is there
+        odd = out.select(
+            (pl.col("event_time").is_null() & pl.col("_problem").is_not_null()).any()
+            | (pl.col("session_created").is_null()
+               & pl.col("user_identity").str.contains('"creationDate"', literal=True)).any()
+        ).item()
+        if odd:
+            return _normalise(stage1, full_times=True)
     return out
 
 
@@ -643,9 +682,16 @@ def _parse_chunks(chunks: list[_Chunk]) -> tuple[pl.DataFrame, list[Problem]]:
     if df is None:
         for c in fast:
             one, probs1 = _fast_batch([c])
-            if one is None:
+            if one is None and c.byte_split:
+                data = _RECORDS_HEAD + c.lines.replace(b"\n", b",") + b"]}"
+                c.lines, c.count, c.byte_split = b"", 0, False
+                _split_fast(c, data, msgspec_only=True)
+                if c.frame is None:
+                    one, probs1 = _fast_batch([c])
+            if one is None and c.frame is None:
                 data = b"[" + c.lines.replace(b"\n", b",") + b"]"
                 _careful(c, data)
+            if one is None:
                 one, probs1 = _careful_frame(c)
                 problems.extend(p for p in c.problems if p not in problems)
             frames.append(one)
@@ -670,24 +716,28 @@ def _parse_chunks(chunks: list[_Chunk]) -> tuple[pl.DataFrame, list[Problem]]:
 _BATCH_BYTES = 48 << 20  # decompressed JSON per polars call
 
 
-def _iter_chunks(files: list[LogFile], workers: int) -> Iterator[_Chunk]:
-    """Read files on a thread pool, in order, with a bounded number in flight."""
-    if workers <= 1 or len(files) < 4:
-        for f in files:
-            yield _read_file(f)
+def _prefetch(batches: list[list[LogFile]], workers: int) -> Iterator[list[_Chunk]]:
+    """Read and split the files of each batch on a thread pool, a couple of batches ahead.
+
+    Gunzip releases the GIL and polars parses with the GIL released, so reading the next
+    batches overlaps with parsing this one.
+    """
+    if workers <= 1 or len(batches) <= 1:
+        for b in batches:
+            yield [_read_file(f) for f in b]
         return
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        window: list[Future[_Chunk]] = []
-        it = iter(files)
-        for f in it:
-            window.append(pool.submit(_read_file, f))
-            if len(window) >= workers * 4:
+        ahead: list[Future[list[_Chunk]]] = []
+        it = iter(batches)
+        for b in it:
+            ahead.append(pool.submit(lambda b=b: [_read_file(f) for f in b]))
+            if len(ahead) >= workers:
                 break
-        while window:
-            fut = window.pop(0)
+        while ahead:
+            fut = ahead.pop(0)
             nxt = next(it, None)
             if nxt is not None:
-                window.append(pool.submit(_read_file, nxt))
+                ahead.append(pool.submit(lambda b=nxt: [_read_file(f) for f in b]))
             yield fut.result()
 
 
@@ -774,7 +824,7 @@ def _load_batches(
     for b in batches:
         if cache:
             pq = cache_dir / f"{_batch_key(b)}.parquet"
-            meta = pq.with_suffix(".problems.json")
+            meta = pq.with_suffix(".problems")
             if pq.exists() and meta.exists():
                 report.extend(Problem(**p) for p in json.loads(meta.read_text()))
                 report.from_cache += len(b)
@@ -785,13 +835,10 @@ def _load_batches(
                 continue
         todo.append(b)
         results.append(None)
-    flat = [f for b in todo for f in b]
-    chunk_iter = _iter_chunks(flat, workers)
     slot = 0
-    for b in todo:
+    for b, chunks in zip(todo, _prefetch(todo, workers), strict=True):
         while results[slot] is not None:
             slot += 1
-        chunks = [next(chunk_iter) for _ in b]
         df, problems = _parse_chunks(chunks)
         report.extend(problems)
         report.files_read += len(b)
@@ -803,7 +850,7 @@ def _load_batches(
             tmp = pq.with_suffix(f".{os.getpid()}.tmp")
             df.write_parquet(tmp, compression="zstd", compression_level=1, statistics=True)
             os.replace(tmp, pq)
-            pq.with_suffix(".problems.json").write_text(
+            pq.with_suffix(".problems").write_text(
                 json.dumps([p.__dict__ for p in problems]))
             results[slot] = pq
         else:
@@ -846,6 +893,7 @@ def scan_events(
     cache_dir: str | os.PathLike | None = None,
     report: LoadReport | None = None,
     workers: int | None = None,
+    dedup_and_sort: bool = True,
 ) -> pl.LazyFrame:
     """Read CloudTrail events into a polars LazyFrame (see :func:`read_events`).
 
@@ -883,7 +931,7 @@ def scan_events(
     use_cache = (total > (64 << 20)) if cache == "auto" else bool(cache)
     cdir = Path(cache_dir) if cache_dir is not None else default_cache_dir()
     results = _load_batches(files, rep, cache=use_cache, cache_dir=cdir, progress=progress,
-                            workers=workers or min(4, os.cpu_count() or 2))
+                            workers=workers or min(2, os.cpu_count() or 2))
     if results and isinstance(results[0], Path):
         lf = pl.scan_parquet(results, schema=SCHEMA)
     else:
@@ -892,15 +940,20 @@ def scan_events(
     cond = _row_filter(t0, t1, regions, accounts)
     if cond is not None:
         lf = lf.filter(cond)
+    if not dedup_and_sort:
+        return lf
     lf = _dedup(lf).sort("event_time", maintain_order=True, nulls_last=True)
+    _report_problems(rep, on_error)
+    return lf
 
+
+def _report_problems(rep: LoadReport, on_error: OnError) -> None:
     if rep.problems:
         if on_error == "raise":
             raise LoadError(rep.text(limit=10) + "\nPass on_error='warn' to load the good events anyway.",
                             rep.problems)
         if on_error == "warn":
-            rep.warn(stacklevel=3)
-    return lf
+            rep.warn(stacklevel=4)
 
 
 def read_events(
@@ -957,10 +1010,14 @@ def read_events(
     """
     rep = report if report is not None else LoadReport()
     lf = scan_events(source, start=start, end=end, regions=regions, accounts=accounts,
-                     on_error=on_error, progress=progress, cache=cache, cache_dir=cache_dir,
-                     report=rep, workers=workers)
+                     on_error="ignore", progress=progress, cache=cache, cache_dir=cache_dir,
+                     report=rep, workers=workers, dedup_and_sort=False)
     df = lf.collect()
+    before = df.height
+    df = _dedup(df.lazy()).sort("event_time", maintain_order=True, nulls_last=True).collect()
+    rep.duplicates_dropped = before - df.height
     rep.events = df.height
+    _report_problems(rep, on_error)
     return df
 
 
@@ -999,10 +1056,7 @@ def normalize_records(
     rep.extend(problems)
     rep.files_read += 1
     out = _dedup(df.lazy()).sort("event_time", maintain_order=True, nulls_last=True).collect()
+    rep.duplicates_dropped = df.height - out.height
     rep.events = out.height
-    if rep.problems:
-        if on_error == "raise":
-            raise LoadError(rep.text(limit=10), rep.problems)
-        if on_error == "warn":
-            rep.warn(stacklevel=2)
+    _report_problems(rep, on_error)
     return out
