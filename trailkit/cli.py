@@ -87,9 +87,8 @@ def sample_dir() -> Path:
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
-    from trailkit.summary import summarize
-
     import trailkit
+    from trailkit.summary import summarize
 
     root = sample_dir()
     print(f"trailkit {trailkit.__version__} — summary of the bundled sample logs in {root}\n")
@@ -152,8 +151,29 @@ def _add_export(sub) -> None:
     p.set_defaults(func=_cmd_export)
 
 
+def _add_report(sub) -> None:
+    from trailkit.report import add_report_arguments, run_report_command
+
+    p = sub.add_parser(
+        "report",
+        help="run the investigation notebooks on some logs; write executed .ipynb and offline .html",
+        description="Execute notebooks against CloudTrail logs and write executed .ipynb and "
+        "self-contained .html files (they open offline and can be sent to someone).",
+    )
+    add_report_arguments(p)
+    p.set_defaults(func=run_report_command)
+
+
+def _add_lab(sub) -> None:
+    from trailkit.report import add_lab_arguments, run_lab_command
+
+    p = sub.add_parser("lab", help="open JupyterLab on the investigation notebooks")
+    add_lab_arguments(p)
+    p.set_defaults(func=run_lab_command)
+
+
 #: every subcommand's registration function, in --help order
-SUBCOMMANDS: list[Callable] = [_add_summary, _add_demo, _add_samples, _add_export]
+SUBCOMMANDS: list[Callable] = [_add_summary, _add_demo, _add_samples, _add_export, _add_report, _add_lab]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -30,7 +30,7 @@ import zlib
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
@@ -197,9 +197,9 @@ def _as_utc(value: str | datetime | date | None, name: str) -> datetime | None:
                 f"'2026-03-10T14:00:00Z'."
             ) from exc
     if isinstance(value, datetime):
-        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
     if isinstance(value, date):
-        return datetime(value.year, value.month, value.day, tzinfo=timezone.utc)
+        return datetime(value.year, value.month, value.day, tzinfo=UTC)
     raise InputError(f"{name} must be a date, datetime or ISO string, not {type(value).__name__}.")
 
 
@@ -624,8 +624,10 @@ def _problems_from(df: pl.DataFrame, offsets: dict[str, int]) -> list[Problem]:
 
 
 def _finish(df: pl.DataFrame) -> pl.DataFrame:
-    if "_problem" in df.columns:
-        df = df.filter(~pl.col("_problem").str.starts_with("|skip|").fill_null(False))
+    if "_problem" in df.columns and df["_problem"].null_count() < df.height:
+        skip = df["_problem"].str.starts_with("|skip|").fill_null(False)
+        if skip.any():
+            df = df.filter(~skip)
     return df.drop([c for c in ("_problem", "_record", "_row") if c in df.columns]).select(
         [pl.col(c).cast(t) for c, t in SCHEMA.items()]
     )
@@ -880,6 +882,106 @@ def _dedup(lf: pl.LazyFrame) -> pl.LazyFrame:
     return lf.filter(first)
 
 
+def _dedup_sort(df: pl.DataFrame) -> tuple[pl.DataFrame, int]:
+    """Drop duplicate events and sort by time, one column at a time to keep memory low.
+
+    A plain ``df.filter(...).sort(...)`` holds two copies of every column at its peak; here the
+    row order is computed once and each column is gathered and released in turn.
+    Returns the frame and the number of duplicates dropped.
+    """
+    order = df.select(
+        pl.int_range(pl.len(), dtype=pl.UInt32).alias("i"),
+        pl.col("event_time"),
+        (pl.struct(DEDUP_KEY).is_first_distinct() | pl.col("event_id").is_null()).alias("keep"),
+    )
+    dropped = order.height - int(order["keep"].sum())
+    order = order.filter("keep") if dropped else order
+    if not order["event_time"].is_sorted(nulls_last=True):
+        order = order.sort("event_time", maintain_order=True, nulls_last=True)
+    elif not dropped:
+        return df, 0
+    idx = order["i"]
+    del order
+    out: dict[str, pl.Series] = {}
+    for name in df.columns:
+        out[name] = df.get_column(name).gather(idx)
+        df = df.drop(name)
+    return pl.DataFrame(out), dropped
+
+
+def _write_parquet(df: pl.DataFrame, path: Path, problems: list[Problem]) -> None:
+    """Write a cache entry atomically: the events and, beside them, the problems found."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")
+    df.write_parquet(tmp, compression="zstd", compression_level=1, statistics=True)
+    os.replace(tmp, path)
+    path.with_suffix(".problems").write_text(json.dumps([p.__dict__ for p in problems]))
+
+
+def _read_problems(path: Path) -> list[Problem] | None:
+    meta = path.with_suffix(".problems")
+    if not (path.exists() and meta.exists()):
+        return None
+    return [Problem(**p) for p in json.loads(meta.read_text())]
+
+
+def _resolve_sources(source, t0, t1, regions, accounts, progress) -> list[str | os.PathLike]:
+    srcs = [source] if isinstance(source, str | os.PathLike) else list(source)
+    local: list[str | os.PathLike] = []
+    for s in srcs:
+        if os.fspath(s).startswith("s3://"):
+            from trailkit.aws import fetch_logs_url  # boto3 only when asked for
+
+            local.append(fetch_logs_url(os.fspath(s), start=t0, end=t1, regions=regions,
+                                        accounts=accounts, progress=progress))
+        else:
+            local.append(s)
+    return local
+
+
+def _load(
+    source, *, start, end, regions, accounts, progress, cache, cache_dir, report: LoadReport, workers,
+) -> tuple[pl.DataFrame | None, Path | None]:
+    """Everything behind read_events/scan_events. Returns (frame, None) or (None, cached result)."""
+    t0 = _as_utc(start, "start")
+    t1 = _as_utc(end, "end")
+    if t0 and t1 and t0 > t1:
+        raise InputError(f"start {t0.isoformat()} is after end {t1.isoformat()}. Swap them.")
+    paths, _ignored = discover_files(_resolve_sources(source, t0, t1, regions, accounts, progress))
+    files, skipped = select_files(paths, start=t0, end=t1, regions=regions, accounts=accounts)
+    report.files_skipped_by_filter += skipped
+    total = sum(max(f.size, 0) for f in files)
+    use_cache = (total > (64 << 20)) if cache == "auto" else bool(cache)
+    cdir = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+    if use_cache:
+        # the whole answer for exactly these files and filters, ready to read
+        h = hashlib.sha256(repr((t0, t1, sorted(regions or []), sorted(map(str, accounts or [])))).encode())
+        for b in _batches(files):
+            h.update(_batch_key(b).encode())
+        result = cdir / f"result-{h.hexdigest()[:32]}.parquet"
+        problems = _read_problems(result)
+        if problems is not None:
+            report.extend(problems)
+            report.files_read += len(files)
+            report.from_cache += len(files)
+            return None, result
+    results = _load_batches(files, report, cache=use_cache, cache_dir=cdir, progress=progress,
+                            workers=workers or min(2, os.cpu_count() or 2))
+    if results and isinstance(results[0], Path):
+        lf = pl.scan_parquet(results, schema=SCHEMA)
+    else:
+        frames = [r for r in results if r is not None and r.height]
+        lf = (pl.concat(frames, how="vertical", rechunk=False) if frames else pl.DataFrame(schema=SCHEMA)).lazy()
+        del results, frames
+    cond = _row_filter(t0, t1, regions, accounts)
+    df = (lf.filter(cond) if cond is not None else lf).collect()
+    df, report.duplicates_dropped = _dedup_sort(df)
+    report.events = df.height
+    if use_cache:
+        _write_parquet(df, result, report.problems)
+    return df, None
+
+
 def scan_events(
     source: str | os.PathLike | Sequence[str | os.PathLike],
     *,
@@ -893,13 +995,11 @@ def scan_events(
     cache_dir: str | os.PathLike | None = None,
     report: LoadReport | None = None,
     workers: int | None = None,
-    dedup_and_sort: bool = True,
 ) -> pl.LazyFrame:
-    """Read CloudTrail events into a polars LazyFrame (see :func:`read_events`).
+    """Read CloudTrail events into a polars LazyFrame (arguments as :func:`read_events`).
 
-    Files are read (or found in the Parquet cache) when this is called; the returned frame
-    applies the time/region/account filters and de-duplication lazily, so further filters
-    are pushed down into the cache scan.
+    The files are read when this is called (or found in the Parquet cache, in which case the
+    frame scans the cache file and further filters are pushed down into it).
 
     >>> lf = scan_events("data/samples", regions=["eu-west-1"])  # doctest: +SKIP
     >>> lf.filter(pl.col("event_name") == "DeleteBucket").collect()  # doctest: +SKIP
@@ -907,44 +1007,12 @@ def scan_events(
     global _last_report
     rep = report if report is not None else LoadReport()
     _last_report = rep
-    t0 = _as_utc(start, "start")
-    t1 = _as_utc(end, "end")
-    if t0 and t1 and t0 > t1:
-        raise InputError(f"start {t0.isoformat()} is after end {t1.isoformat()}. Swap them.")
     if on_error not in ("warn", "raise", "ignore"):
         raise InputError(f"on_error={on_error!r}: use 'warn', 'raise' or 'ignore'.")
-
-    srcs = [source] if isinstance(source, str | os.PathLike) else list(source)
-    local: list[str | os.PathLike] = []
-    for s in srcs:
-        if os.fspath(s).startswith("s3://"):
-            from trailkit.aws import fetch_logs_url  # boto3 only when asked for
-
-            local.append(fetch_logs_url(os.fspath(s), start=t0, end=t1, regions=regions,
-                                        accounts=accounts, progress=progress))
-        else:
-            local.append(s)
-    paths, _ignored = discover_files(local)
-    files, skipped = select_files(paths, start=t0, end=t1, regions=regions, accounts=accounts)
-    rep.files_skipped_by_filter += skipped
-    total = sum(max(f.size, 0) for f in files)
-    use_cache = (total > (64 << 20)) if cache == "auto" else bool(cache)
-    cdir = Path(cache_dir) if cache_dir is not None else default_cache_dir()
-    results = _load_batches(files, rep, cache=use_cache, cache_dir=cdir, progress=progress,
-                            workers=workers or min(2, os.cpu_count() or 2))
-    if results and isinstance(results[0], Path):
-        lf = pl.scan_parquet(results, schema=SCHEMA)
-    else:
-        frames = [r for r in results if r is not None and r.height]
-        lf = (pl.concat(frames, how="vertical", rechunk=False) if frames else pl.DataFrame(schema=SCHEMA)).lazy()
-    cond = _row_filter(t0, t1, regions, accounts)
-    if cond is not None:
-        lf = lf.filter(cond)
-    if not dedup_and_sort:
-        return lf
-    lf = _dedup(lf).sort("event_time", maintain_order=True, nulls_last=True)
+    df, cached = _load(source, start=start, end=end, regions=regions, accounts=accounts,
+                       progress=progress, cache=cache, cache_dir=cache_dir, report=rep, workers=workers)
     _report_problems(rep, on_error)
-    return lf
+    return pl.scan_parquet(cached) if cached is not None else df.lazy()
 
 
 def _report_problems(rep: LoadReport, on_error: OnError) -> None:
@@ -991,8 +1059,9 @@ def read_events(
     progress
         Show a progress bar (terminal or notebook). Default: only for loads over ~48 MB.
     cache
-        Keep a Parquet copy of the normalised events so the next load is fast. ``"auto"``
-        (default) caches loads over 64 MB of input.
+        Keep a Parquet copy of the normalised events (``$TRAILKIT_CACHE_DIR`` or
+        ``~/.cache/trailkit``) so the next load of the same files is fast and large loads
+        stream through disk. ``"auto"`` (default) caches loads over 64 MB of input.
     report
         A :class:`~trailkit.problems.LoadReport` to fill.
 
@@ -1008,15 +1077,16 @@ def read_events(
     >>> df = trailkit.read_events("data/samples", start="2026-03-11", end="2026-03-12")  # doctest: +SKIP
     >>> df.group_by("actor").len().sort("len", descending=True).head()  # doctest: +SKIP
     """
+    global _last_report
     rep = report if report is not None else LoadReport()
-    lf = scan_events(source, start=start, end=end, regions=regions, accounts=accounts,
-                     on_error="ignore", progress=progress, cache=cache, cache_dir=cache_dir,
-                     report=rep, workers=workers, dedup_and_sort=False)
-    df = lf.collect()
-    before = df.height
-    df = _dedup(df.lazy()).sort("event_time", maintain_order=True, nulls_last=True).collect()
-    rep.duplicates_dropped = before - df.height
-    rep.events = df.height
+    _last_report = rep
+    if on_error not in ("warn", "raise", "ignore"):
+        raise InputError(f"on_error={on_error!r}: use 'warn', 'raise' or 'ignore'.")
+    df, cached = _load(source, start=start, end=end, regions=regions, accounts=accounts,
+                       progress=progress, cache=cache, cache_dir=cache_dir, report=rep, workers=workers)
+    if cached is not None:
+        df = pl.read_parquet(cached)
+        rep.events = df.height
     _report_problems(rep, on_error)
     return df
 
