@@ -33,6 +33,11 @@ _LAZY: dict[str, str] = {
     "LoadError": "trailkit.errors",
     "SCHEMA": "trailkit.schema",
     "COLUMNS": "trailkit.schema",
+    # log-file integrity + CloudWatch metric-filter patterns
+    "validate_logs": "trailkit.integrity",
+    "write_digests": "trailkit.integrity",
+    "filter_pattern": "trailkit.filters",
+    "cis_filters": "trailkit.filters",
     # scenarios + attribution
     "attribute": "trailkit.attribution",
     "who_deleted_bucket": "trailkit.scenarios.buckets",
