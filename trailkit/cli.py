@@ -6,6 +6,7 @@ Subcommands (``trailkit --help`` lists them):
 - ``trailkit demo`` — the summary of the bundled sample logs (``data/samples``).
 - ``trailkit samples DEST`` — write the sample log set (or ``--events N`` for a large one).
 - ``trailkit export PATH... --out events.parquet`` — the normalised events as Parquet/CSV/JSON lines.
+- ``trailkit validate PATH --public-keys keys.json`` — log file integrity validation (exit 1 on failure).
 
 Each subcommand is one ``_add_<name>(sub)`` function below that registers its parser and
 handler; add new ones the same way.
@@ -172,8 +173,23 @@ def _add_lab(sub) -> None:
     p.set_defaults(func=run_lab_command)
 
 
+def _add_validate(sub) -> None:
+    from trailkit.integrity import add_validate_arguments, run_validate_command
+
+    p = sub.add_parser(
+        "validate",
+        help="check log files against their signed digest files (like `aws cloudtrail validate-logs`)",
+        description="Verify CloudTrail digest signatures and log file hashes in a local copy or in S3. "
+        "Exit status 1 when a digest or log file is invalid, missing or unverified (--strict: also "
+        "when a log file is not covered by any digest or the digest chain has a gap).",
+    )
+    add_validate_arguments(p)
+    p.set_defaults(func=run_validate_command)
+
+
 #: every subcommand's registration function, in --help order
-SUBCOMMANDS: list[Callable] = [_add_summary, _add_demo, _add_samples, _add_export, _add_report, _add_lab]
+SUBCOMMANDS: list[Callable] = [_add_summary, _add_demo, _add_samples, _add_export, _add_report, _add_lab,
+                               _add_validate]
 
 
 def build_parser() -> argparse.ArgumentParser:

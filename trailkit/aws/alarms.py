@@ -67,23 +67,25 @@ class AlarmSetup:
 
         f, a = self.metric_filter, self.alarm
         tr = f["metricTransformations"][0]
-        return "\n".join([
-            "aws logs put-metric-filter \\",
-            f"  --log-group-name {shlex.quote(f['logGroupName'])} \\",
-            f"  --filter-name {shlex.quote(f['filterName'])} \\",
-            f"  --filter-pattern {shlex.quote(f['filterPattern'])} \\",
-            f"  --metric-transformations metricName={tr['metricName']},metricNamespace={tr['metricNamespace']},"
-            f"metricValue={tr['metricValue']}",
-            "",
-            "aws cloudwatch put-metric-alarm \\",
-            f"  --alarm-name {shlex.quote(a['AlarmName'])} \\",
-            f"  --alarm-description {shlex.quote(a['AlarmDescription'])} \\",
-            f"  --metric-name {a['MetricName']} --namespace {a['Namespace']} \\",
-            f"  --statistic {a['Statistic']} --period {a['Period']} --evaluation-periods {a['EvaluationPeriods']} \\",
-            f"  --threshold {a['Threshold']:g} --comparison-operator {a['ComparisonOperator']} \\",
-            f"  --treat-missing-data {a['TreatMissingData']} \\",
-            f"  --alarm-actions {shlex.quote(a['AlarmActions'][0])}",
-        ])
+        return "\n".join(
+            [
+                "aws logs put-metric-filter \\",
+                f"  --log-group-name {shlex.quote(f['logGroupName'])} \\",
+                f"  --filter-name {shlex.quote(f['filterName'])} \\",
+                f"  --filter-pattern {shlex.quote(f['filterPattern'])} \\",
+                f"  --metric-transformations metricName={tr['metricName']},metricNamespace={tr['metricNamespace']},"
+                f"metricValue={tr['metricValue']}",
+                "",
+                "aws cloudwatch put-metric-alarm \\",
+                f"  --alarm-name {shlex.quote(a['AlarmName'])} \\",
+                f"  --alarm-description {shlex.quote(a['AlarmDescription'])} \\",
+                f"  --metric-name {a['MetricName']} --namespace {a['Namespace']} \\",
+                f"  --statistic {a['Statistic']} --period {a['Period']} --evaluation-periods {a['EvaluationPeriods']} \\",
+                f"  --threshold {a['Threshold']:g} --comparison-operator {a['ComparisonOperator']} \\",
+                f"  --treat-missing-data {a['TreatMissingData']} \\",
+                f"  --alarm-actions {shlex.quote(a['AlarmActions'][0])}",
+            ]
+        )
 
     def __str__(self) -> str:
         verb = "Would create" if self.dry_run else "Created"
@@ -97,7 +99,10 @@ class AlarmSetup:
 
 
 def _metric_name(name: str) -> str:
-    return "".join(w[:1].upper() + w[1:] for w in re.split(r"[^A-Za-z0-9]+", name) if w) or "TrailkitMatches"
+    return (
+        "".join(w[:1].upper() + w[1:] for w in re.split(r"[^A-Za-z0-9]+", name) if w)
+        or "TrailkitMatches"
+    )
 
 
 def create_alarm(
@@ -169,10 +174,14 @@ def create_alarm(
     fp: FilterPattern = filter_pattern(pattern_or_cis_name)
     problems = fp.problems()
     if problems:
-        raise InputError(f"CloudWatch would refuse the pattern {fp.text[:80]!r}: {'; '.join(problems)}.")
+        raise InputError(
+            f"CloudWatch would refuse the pattern {fp.text[:80]!r}: {'; '.join(problems)}."
+        )
     base = name or fp.name or "custom-" + hashlib.sha256(fp.text.encode()).hexdigest()[:8]
     if not _NAME.match(base):
-        raise InputError(f"name={base!r}: use letters, digits, '.', '_', '-', '/' or '#' (at most 255).")
+        raise InputError(
+            f"name={base!r}: use letters, digits, '.', '_', '-', '/' or '#' (at most 255)."
+        )
     if not isinstance(log_group, str) or not re.fullmatch(r"[\w#./-]{1,512}", log_group):
         raise InputError(
             f"log_group={log_group!r} is not a CloudWatch Logs log group name (letters, digits, "
@@ -184,7 +193,9 @@ def create_alarm(
             f"arn:aws:sns:us-east-1:111122223333:security-alerts."
         )
     if period < 10 or (period >= 60 and period % 60) or evaluation_periods < 1:
-        raise InputError("period must be 10, 30 or a multiple of 60 seconds, and evaluation_periods at least 1.")
+        raise InputError(
+            "period must be 10, 30 or a multiple of 60 seconds, and evaluation_periods at least 1."
+        )
     filter_name = f"trailkit-{base}"
     metric = _metric_name(base)
     title = fp.title or "events matching a CloudTrail filter pattern"
@@ -192,7 +203,9 @@ def create_alarm(
         "logGroupName": log_group,
         "filterName": filter_name,
         "filterPattern": fp.text,
-        "metricTransformations": [{"metricName": metric, "metricNamespace": namespace, "metricValue": "1"}],
+        "metricTransformations": [
+            {"metricName": metric, "metricNamespace": namespace, "metricValue": "1"}
+        ],
     }
     alarm = {
         "AlarmName": filter_name,
@@ -208,8 +221,19 @@ def create_alarm(
         "TreatMissingData": "notBreaching",
         "AlarmActions": [sns_topic_arn],
     }
-    setup = AlarmSetup(base, fp.text, log_group, filter_name, metric, namespace, filter_name, sns_topic_arn,
-                       dry_run, metric_filter, alarm)
+    setup = AlarmSetup(
+        base,
+        fp.text,
+        log_group,
+        filter_name,
+        metric,
+        namespace,
+        filter_name,
+        sns_topic_arn,
+        dry_run,
+        metric_filter,
+        alarm,
+    )
     if dry_run:
         return setup
 
@@ -240,8 +264,12 @@ def create_alarm(
         logs.put_metric_filter(**metric_filter)
     except Exception as exc:
         if is_denied(exc):
-            raise denied(f"creating metric filter {filter_name} on {log_group}", "logs:PutMetricFilter",
-                         f"log group {log_group}", exc) from exc
+            raise denied(
+                f"creating metric filter {filter_name} on {log_group}",
+                "logs:PutMetricFilter",
+                f"log group {log_group}",
+                exc,
+            ) from exc
         if error_code(exc) == "ResourceNotFoundException":
             raise AwsNotFound(
                 f"log group {log_group!r} not found in {logs.meta.region_name} ({error_message(exc)}). "
@@ -253,7 +281,9 @@ def create_alarm(
         cw.put_metric_alarm(**alarm)
     except Exception as exc:
         if is_denied(exc):
-            raise denied(f"creating alarm {filter_name}", "cloudwatch:PutMetricAlarm", filter_name, exc) from exc
+            raise denied(
+                f"creating alarm {filter_name}", "cloudwatch:PutMetricAlarm", filter_name, exc
+            ) from exc
         raise
     found = cw.describe_alarms(AlarmNames=[filter_name]).get("MetricAlarms", [])
     setup.alarm_arn = found[0].get("AlarmArn") if found else None
