@@ -85,7 +85,8 @@ def summarize(events: pl.DataFrame, report: LoadReport | None = None, *, top: in
         .sort("events", descending=True), top)
 
     lines += ["", "Most common errors:"]
-    lines += _table(failed.group_by("error_code", "event_name").len().sort("len", descending=True), top)
+    lines += _table(failed.group_by("error_code", "event_name").agg(pl.len().alias("events"))
+                    .sort("events", descending=True), top)
 
     root = events.filter(pl.col("identity_type") == "Root")
     lines += ["", f"Root activity ({root.height}):"]
@@ -122,14 +123,16 @@ def _scenario_lines(events: pl.DataFrame, top: int) -> list[str]:
     out += ["", f"Buckets deleted ({deleted.height}):"] + _table(deleted.select(cols), top)
 
     ingress = scenarios.open_ingress(events)
-    cols = [c for c in ("opened_at", "group_id", "from_port", "to_port", "cidr", "actor", "revoked_by",
-                        "open_seconds", "still_open") if c in ingress.columns]
+    cols = [c for c in ("event_time", "group_id", "from_port", "to_port", "cidr", "actor",
+                        "session_started_by", "revoked_by", "exposure_seconds", "still_open")
+            if c in ingress.columns]
     out += ["", f"Ports 22/3389 opened to the world ({ingress.height}):"] + _table(ingress.select(cols), top)
 
     launches = scenarios.instance_launches(events)
     if "hourly_usd" in launches.columns:
         big = launches.filter(pl.col("hourly_usd") >= 5).sort("hourly_usd", descending=True)
-        cols = [c for c in ("event_time", "instance_type", "actor", "aws_region", "success", "hourly_usd")
+        cols = [c for c in ("event_time", "instance_type", "actor", "session_started_by", "aws_region",
+                            "success", "error_code", "hourly_usd")
                 if c in big.columns]
         out += ["", f"Expensive instance launches, $5+/hour ({big.height}):"] + _table(big.select(cols), top)
     return out
