@@ -17,6 +17,7 @@ from trailkit.errors import InputError, LoadError
 from trailkit.load import discover_files, select_files
 from trailkit.problems import LoadReport, LoadWarning
 from trailkit.schema import SCHEMA
+from trailkit.times import to_utc
 
 DATA = Path(__file__).parent / "data"
 CORPUS = DATA / "corpus"
@@ -170,7 +171,7 @@ def test_time_window_uses_a_day_of_margin_for_delivery_dates(tmp_path):
               [record(1, eventTime="2026-03-09T23:58:00Z")])
     df, _ = load(tmp_path, start="2026-03-09T23:00:00Z", end="2026-03-10")
     assert df.height == 1
-    files, skipped = select_files(discover_files(tmp_path)[0], start=trailkit.load._as_utc("2026-03-12", "s"))
+    files, skipped = select_files(discover_files(tmp_path)[0], start=to_utc("2026-03-12", "s"))
     assert not files and skipped == 1
 
 

@@ -48,6 +48,7 @@ import msgspec
 import polars as pl
 
 from trailkit.errors import InputError
+from trailkit.times import to_utc
 
 if TYPE_CHECKING:  # pragma: no cover
     import boto3
@@ -113,29 +114,11 @@ class IntegrityError(InputError):
 # small helpers
 
 
-def _to_utc(value: str | datetime | date | None, name: str) -> datetime | None:
-    if value is None:
-        return None
-    if isinstance(value, str):
-        try:
-            value = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-        except ValueError as exc:
-            raise InputError(
-                f"{name}={value!r} is not an ISO date or time. Use e.g. '2026-03-10' or "
-                f"'2026-03-10T14:00:00Z'."
-            ) from exc
-    if isinstance(value, datetime):
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-    if isinstance(value, date):
-        return datetime(value.year, value.month, value.day, tzinfo=UTC)
-    raise InputError(f"{name} must be a date, datetime or ISO string, not {type(value).__name__}.")
-
-
 def _parse_time(text: Any) -> datetime | None:
     if not isinstance(text, str):
         return None
     try:
-        return _to_utc(text, "time")
+        return to_utc(text, "time")
     except InputError:
         return None
 
@@ -307,7 +290,7 @@ def _keys_from_bytes(
 
 def _parse_time_any(value: Any) -> datetime | None:
     if isinstance(value, datetime):
-        return _to_utc(value, "time")
+        return to_utc(value, "time")
     return _parse_time(value)
 
 
@@ -448,8 +431,8 @@ def fetch_public_keys(
     from trailkit.aws.session import client, denied, is_denied
 
     regs = [regions] if isinstance(regions, str) else list(regions)
-    hi = _to_utc(end, "end") or datetime.now(UTC)
-    lo = _to_utc(start, "start") or hi - timedelta(days=90)
+    hi = to_utc(end, "end") or datetime.now(UTC)
+    lo = to_utc(start, "start") or hi - timedelta(days=90)
     entries: list[dict[str, Any]] = []
     for reg in regs:
         ct = client("cloudtrail", session, region=reg, retries=2)
@@ -1157,8 +1140,8 @@ def validate_logs(
     ...     public_keys="data/samples/test-signing-key/public-keys.json")  # doctest: +SKIP
     >>> report.group_by("kind", "status").len()  # doctest: +SKIP
     """
-    lo = _to_utc(start, "start")
-    hi = _to_utc(end, "end")
+    lo = to_utc(start, "start")
+    hi = to_utc(end, "end")
     if lo and hi and lo > hi:
         raise InputError(f"start {_fmt(lo)} is after end {_fmt(hi)}. Swap them.")
     store = _open_store(source, session)
@@ -1377,8 +1360,8 @@ def public_keys_document(
     fp, der = _fingerprint(pub)
     entry: dict[str, Any] = {
         "Value": base64.b64encode(der).decode(),
-        "ValidityStartTime": _time_text(_to_utc(valid_from, "valid_from")),
-        "ValidityEndTime": _time_text(_to_utc(valid_to, "valid_to")),
+        "ValidityStartTime": _time_text(to_utc(valid_from, "valid_from")),
+        "ValidityEndTime": _time_text(to_utc(valid_to, "valid_to")),
         "Fingerprint": fp,
     }
     if region:
@@ -1413,7 +1396,7 @@ def _parse_gaps(gaps: Iterable[Any]) -> list[tuple[datetime, datetime]]:
                 f"gaps: {g!r} is not a (start, end) pair. Pass e.g. [('2026-03-10T13:00Z', "
                 f"'2026-03-10T15:00Z')]."
             ) from exc
-        lo, hi = _to_utc(a, "gap start"), _to_utc(b, "gap end")
+        lo, hi = to_utc(a, "gap start"), to_utc(b, "gap end")
         if lo is None or hi is None or lo >= hi:
             raise InputError(f"gaps: {g!r} must be a (start, end) pair with start before end.")
         out.append((lo, hi))
@@ -1504,7 +1487,7 @@ def write_digests(
             f"{root}: no CloudTrail log files (AWSLogs/<account>/CloudTrail/<region>/YYYY/MM/DD/"
             f"<account>_CloudTrail_<region>_<time>_<id>.json.gz) under this folder."
         )
-    lo_all, hi_all = _to_utc(start, "start"), _to_utc(end, "end")
+    lo_all, hi_all = to_utc(start, "start"), to_utc(end, "end")
     written: list[dict[str, Any]] = []
     for (base, org, account, region), files in sorted(
         groups.items(), key=lambda kv: tuple(str(x) for x in kv[0])

@@ -30,7 +30,7 @@ import zlib
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
@@ -41,6 +41,7 @@ from trailkit.errors import InputError, LoadError
 from trailkit.identity import USER_IDENTITY_DTYPE, identity_columns, nonempty, parse_bool, parse_utc
 from trailkit.problems import LoadReport, Problem
 from trailkit.schema import DEDUP_KEY, SCHEMA
+from trailkit.times import to_utc
 
 try:  # python-isal gunzips about twice as fast as zlib; fall back when it is missing
     from isal import igzip as _gzip
@@ -183,24 +184,6 @@ def discover_files(source: str | os.PathLike | Sequence[str | os.PathLike]) -> t
             seen.add(key)
             unique.append(p)
     return sorted(unique), sorted(ignored)
-
-
-def _as_utc(value: str | datetime | date | None, name: str) -> datetime | None:
-    if value is None:
-        return None
-    if isinstance(value, str):
-        try:
-            value = datetime.fromisoformat(value.replace("Z", "+00:00"))
-        except ValueError as exc:
-            raise InputError(
-                f"{name}={value!r} is not an ISO date or time. Use e.g. '2026-03-10' or "
-                f"'2026-03-10T14:00:00Z'."
-            ) from exc
-    if isinstance(value, datetime):
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-    if isinstance(value, date):
-        return datetime(value.year, value.month, value.day, tzinfo=UTC)
-    raise InputError(f"{name} must be a date, datetime or ISO string, not {type(value).__name__}.")
 
 
 def select_files(
@@ -943,8 +926,8 @@ def _load(
     source, *, start, end, regions, accounts, progress, cache, cache_dir, report: LoadReport, workers,
 ) -> tuple[pl.DataFrame | None, Path | None]:
     """Everything behind read_events/scan_events. Returns (frame, None) or (None, cached result)."""
-    t0 = _as_utc(start, "start")
-    t1 = _as_utc(end, "end")
+    t0 = to_utc(start, "start")
+    t1 = to_utc(end, "end")
     if t0 and t1 and t0 > t1:
         raise InputError(f"start {t0.isoformat()} is after end {t1.isoformat()}. Swap them.")
     paths, _ignored = discover_files(_resolve_sources(source, t0, t1, regions, accounts, progress))

@@ -22,10 +22,10 @@ from __future__ import annotations
 
 import os
 import sys
-from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
 
 from trailkit.errors import InputError, TrailkitError, require
+from trailkit.times import to_utc  # noqa: F401 - re-exported for aws modules
 
 if TYPE_CHECKING:  # pragma: no cover
     import boto3
@@ -293,33 +293,6 @@ def denied(
         f"on {resource}. Add it to the role or user you run trailkit with (see docs/aws.md for "
         f"the investigator policy), or run with a profile that has it."
     )
-
-
-def to_utc(value: str | datetime | date | None, name: str) -> datetime | None:
-    """A timezone-aware UTC datetime from a datetime, date or ISO string (naive = UTC).
-
-    >>> to_utc("2026-03-10T14:05:00Z", "end").isoformat()
-    '2026-03-10T14:05:00+00:00'
-    >>> to_utc(None, "end") is None
-    True
-    """
-    if value is None:
-        return None
-    if isinstance(value, str):
-        try:
-            value = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-        except ValueError as exc:
-            raise InputError(
-                f"{name}={value!r} is not an ISO date or time. Use e.g. '2026-03-10' or "
-                f"'2026-03-10T14:00:00Z'."
-            ) from exc
-    if isinstance(value, datetime):
-        if value.tzinfo is None:
-            return value.replace(tzinfo=UTC)
-        return value.astimezone(UTC)
-    if isinstance(value, date):
-        return datetime(value.year, value.month, value.day, tzinfo=UTC)
-    raise InputError(f"{name} must be a date, datetime or ISO string, not {type(value).__name__}.")
 
 
 def want_progress(progress: bool | None) -> bool:
