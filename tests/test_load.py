@@ -296,7 +296,7 @@ def test_field_of_unexpected_type_is_kept_as_json_text(tmp_path):
     # as its JSON text (the fast path cannot tell "42" from 42)
     assert {p.field for p in rep.problems} == {"eventName"}
     df, rep = load(write_log(tmp_path / "u.json.gz", [record(1, requestParameters="just text")]))
-    assert df["request_parameters"].item() == "just text"
+    assert df["request_parameters"].item() == '"just text"'  # the exact JSON text
     assert {p.field for p in rep.problems} == {"requestParameters"}
 
 
@@ -344,3 +344,22 @@ def test_cached_problems_are_reported_again(bad_folder, tmp_path):
     _, first = load(bad_folder, cache=True, cache_dir=tmp_path / "c")
     _, second = load(bad_folder, cache=True, cache_dir=tmp_path / "c")
     assert second.from_cache and len(second.problems) == len(first.problems)
+
+
+def test_raw_blocks_are_the_exact_bytes_of_the_file(tmp_path):
+    # numbers, escapes, key order (more than 32 keys) and spacing must survive untouched
+    many = ",".join(f'"k{i:02d}":{i}.0' for i in range(40, 0, -1))
+    rp = '{"bucketName":"b","ratio":1.0,"big":12345678901234567890,"esc":"caf\\u00e9 \\"q\\"",' + many + "}"
+    line = json.dumps(record(1))
+    line = line.replace('"requestParameters": {"host": ["s3.eu-west-1.amazonaws.com"]}', '"requestParameters": ' + rp)
+    assert rp in line
+    (tmp_path / "exact.jsonl").write_text(line + "\n")
+    df, rep = load(tmp_path / "exact.jsonl")
+    assert rep.ok
+    assert df["request_parameters"].item() == rp
+    gz = delivered(tmp_path / "d", "111122223333", "eu-west-1", "2026-03-10", "A", [])
+    gz.write_bytes(gzip.compress(('{"Records":[' + json.dumps(record(2), separators=(",", ":"))
+                                  .replace('"requestParameters":{"host":["s3.eu-west-1.amazonaws.com"]}',
+                                           '"requestParameters":' + rp) + "]}").encode()))
+    df, rep = load(gz)
+    assert rep.ok and df["request_parameters"].item() == rp

@@ -31,6 +31,8 @@ from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from itertools import chain
+from operator import attrgetter
 from pathlib import Path
 from typing import Any, Literal
 
@@ -88,6 +90,10 @@ _OTHER_FIELDS = ("eventTime", "readOnly", "managementEvent", "errorCode", "error
 _EXTRA_FIELDS = ("eventContext", "edgeDeviceDetails", "annotation")
 _ALL_FIELDS = (*_TEXT_FIELDS, *_RAW_FIELDS, *_OTHER_FIELDS, *_EXTRA_FIELDS)
 _STAGE1_SCHEMA = {name: pl.String for name in _ALL_FIELDS}
+# nested blocks are cut out of the record text by msgspec (exact bytes, see _Blocks); polars
+# reads only the scalar fields
+_BLOCK_FIELDS = (*_RAW_FIELDS, *_EXTRA_FIELDS)
+_SCALAR_SCHEMA = {name: pl.String for name in _ALL_FIELDS if name not in _BLOCK_FIELDS}
 # text fields that never legitimately start with "{" (free text such as userAgent may); the fast
 # path reads every field as text, so an object there is found by this check (a number or a
 # boolean in a text field is read as its JSON text without a report; the careful path reports it)
@@ -246,18 +252,46 @@ class _LookupEvent(msgspec.Struct):
 
 
 class _Envelope(msgspec.Struct, rename={"detail_type": "detail-type"}):
-    Records: list[msgspec.Raw] | None = None
-    Events: list[_LookupEvent] | None = None
-    detail: msgspec.Raw | None = None
-    detail_type: str | None = None
-    eventTime: msgspec.Raw | None = None
-    eventName: msgspec.Raw | None = None
-    eventID: msgspec.Raw | None = None
-    eventVersion: msgspec.Raw | None = None
+    """The top level of any supported document; only the keys that tell formats apart.
+
+    Raw fields are typed ``msgspec.Raw`` with a None default (a ``Raw | None`` union would
+    reject objects).
+    """
+
+    Records: msgspec.Raw = None  # type: ignore[assignment]
+    Events: msgspec.Raw = None  # type: ignore[assignment]
+    detail: msgspec.Raw = None  # type: ignore[assignment]
+    detail_type: msgspec.Raw = None  # type: ignore[assignment]
+    eventTime: msgspec.Raw = None  # type: ignore[assignment]
+    eventName: msgspec.Raw = None  # type: ignore[assignment]
+    eventID: msgspec.Raw = None  # type: ignore[assignment]
+    eventSource: msgspec.Raw = None  # type: ignore[assignment]
 
 
 _ENVELOPE = msgspec.json.Decoder(_Envelope)
 _RAW_LIST = msgspec.json.Decoder(list[msgspec.Raw])
+_LOOKUP_LIST = msgspec.json.Decoder(list[_LookupEvent])
+
+
+class _Blocks(msgspec.Struct):
+    """The nested blocks of one record, as the exact bytes of the file (never re-encoded)."""
+
+    userIdentity: msgspec.Raw = None  # type: ignore[assignment]
+    requestParameters: msgspec.Raw = None  # type: ignore[assignment]
+    responseElements: msgspec.Raw = None  # type: ignore[assignment]
+    additionalEventData: msgspec.Raw = None  # type: ignore[assignment]
+    resources: msgspec.Raw = None  # type: ignore[assignment]
+    serviceEventDetails: msgspec.Raw = None  # type: ignore[assignment]
+    tlsDetails: msgspec.Raw = None  # type: ignore[assignment]
+    addendum: msgspec.Raw = None  # type: ignore[assignment]
+    insightDetails: msgspec.Raw = None  # type: ignore[assignment]
+    eventContext: msgspec.Raw = None  # type: ignore[assignment]
+    edgeDeviceDetails: msgspec.Raw = None  # type: ignore[assignment]
+    annotation: msgspec.Raw = None  # type: ignore[assignment]
+
+
+_BLOCKS_LIST = msgspec.json.Decoder(list[_Blocks])
+assert tuple(_Blocks.__struct_fields__) == _BLOCK_FIELDS
 
 
 @dataclass
@@ -270,6 +304,7 @@ class _Chunk:
     frame: pl.DataFrame | None = None  # stage-1 frame built by the careful path
     problems: list[Problem] = field(default_factory=list)
     byte_split: bool = False  # lines were cut at '},{"eventVersion"' without decoding
+    blocks: list[_Blocks] = field(default_factory=list)  # one per line, for the fast path
 
 
 def _gunzip(raw: bytes, path: str, problems: list[Problem]) -> bytes | None:
@@ -313,6 +348,7 @@ def _read_file(lf: LogFile) -> _Chunk:
     if truncated:
         return _careful(chunk, data, truncated=True)
     _split_fast(chunk, data)
+    _attach_blocks(chunk)
     if raw[:2] != b"\x1f\x8b" and path.lower().endswith(".gz"):
         failed = [p for p in chunk.problems if p.action == "skipped file"]
         if failed:
@@ -328,13 +364,13 @@ def _read_file(lf: LogFile) -> _Chunk:
 _RECORDS_HEAD = b'{"Records":['
 
 
-def _split_fast(chunk: _Chunk, data: bytes, msgspec_only: bool = False) -> None:
+def _split_fast(chunk: _Chunk, data: bytes) -> None:
     """Split ``data`` into compact record lines without decoding the records."""
     path = chunk.file.path
-    if not msgspec_only and data.startswith(_RECORDS_HEAD) and data.endswith(b"]}") and b"\n" not in data:
+    if data.startswith(_RECORDS_HEAD) and data.endswith(b"]}") and b"\n" not in data:
         # a delivered log file: compact JSON whose records all start with eventVersion. Cut
-        # between records with one bytes.replace; a wrong cut cannot parse, and then the file
-        # is split again with msgspec (see _parse_chunks).
+        # between records with one bytes.replace; _attach_blocks checks the count and splits
+        # again with msgspec if a cut was wrong.
         body = data[len(_RECORDS_HEAD):-2]
         if body:
             chunk.lines = body.replace(b'},{"eventVersion"', b'}\n{"eventVersion"')
@@ -352,11 +388,13 @@ def _split_fast(chunk: _Chunk, data: bytes, msgspec_only: bool = False) -> None:
                     return
             env = _ENVELOPE.decode(data)
             if env.Records is not None:
-                chunk.lines, chunk.count = b"\n".join(env.Records), len(env.Records)
+                recs = _RAW_LIST.decode(env.Records)
+                chunk.lines, chunk.count = b"\n".join(recs), len(recs)
             elif env.Events is not None:
-                texts = [e.CloudTrailEvent for e in env.Events if e.CloudTrailEvent]
-                if len(texts) != len(env.Events):
-                    chunk.problems.append(Problem(path, f"{len(env.Events) - len(texts)} LookupEvents "
+                events = _LOOKUP_LIST.decode(env.Events)
+                texts = [e.CloudTrailEvent for e in events if e.CloudTrailEvent]
+                if len(texts) != len(events):
+                    chunk.problems.append(Problem(path, f"{len(events) - len(texts)} LookupEvents "
                                                         f"entries without CloudTrailEvent", field="CloudTrailEvent",
                                                   action="skipped record"))
                 recs = [msgspec.json.format(t.encode(), indent=-1) for t in texts]
@@ -381,6 +419,28 @@ def _split_fast(chunk: _Chunk, data: bytes, msgspec_only: bool = False) -> None:
                       f"JSON lines or LookupEvents output."))
     except (msgspec.DecodeError, UnicodeDecodeError):
         _careful(chunk, data)
+
+
+def _attach_blocks(chunk: _Chunk) -> None:
+    """Cut the nested blocks of every record line out with msgspec (exact bytes).
+
+    This also checks the line split: if a cheap byte-level cut merged two records, msgspec
+    finds more records than lines and the file is split again properly. A file msgspec
+    cannot decode goes down the careful path.
+    """
+    if chunk.frame is not None or not chunk.count:
+        return
+    array = b"[" + chunk.lines.replace(b"\n", b",") + b"]"
+    try:
+        blocks = _BLOCKS_LIST.decode(array)
+    except (msgspec.DecodeError, UnicodeDecodeError):
+        chunk.lines, chunk.count = b"", 0
+        _careful(chunk, array)
+        return
+    if len(blocks) != chunk.count:  # a wrong byte-level cut: split with msgspec instead
+        recs = _RAW_LIST.decode(array)
+        chunk.lines, chunk.count, chunk.byte_split = b"\n".join(recs), len(recs), False
+    chunk.blocks = blocks
 
 
 def _jsonl(chunk: _Chunk, data: bytes) -> None:
@@ -623,12 +683,22 @@ def _fast_batch(chunks: list[_Chunk]) -> tuple[pl.DataFrame | None, list[Problem
         return pl.DataFrame(schema=SCHEMA), []
     buf = b"\n".join(c.lines for c in chunks)
     try:
-        stage1 = pl.read_ndjson(io.BytesIO(buf), schema=_STAGE1_SCHEMA)
+        stage1 = pl.read_ndjson(io.BytesIO(buf), schema=_SCALAR_SCHEMA)
     except Exception:  # noqa: BLE001 - polars raises ComputeError/SchemaError/...: retry per file
         return None, []
+    del buf
     counts = [c.count for c in chunks]
-    if stage1.height != sum(counts):
+    if stage1.height != sum(counts) or any(len(c.blocks) != c.count for c in chunks):
         return None, []
+    blocks = list(chain.from_iterable(c.blocks for c in chunks))
+    stage1 = stage1.with_columns(
+        pl.Series(name, [None if v is None else bytes(v) for v in map(attrgetter(name), blocks)],
+                  dtype=pl.Binary).cast(pl.String)
+        for name in _BLOCK_FIELDS
+    ).with_columns(
+        pl.when(pl.col(name) != "null").then(pl.col(name)).alias(name) for name in _BLOCK_FIELDS
+    )
+    del blocks
     names = pl.DataFrame({"f": [c.file.path for c in chunks], "n": counts},
                          schema={"f": pl.String, "n": pl.UInt32})
     source_col = names.select(pl.col("f").repeat_by("n").explode())["f"]
@@ -667,12 +737,6 @@ def _parse_chunks(chunks: list[_Chunk]) -> tuple[pl.DataFrame, list[Problem]]:
     if df is None:
         for c in fast:
             one, probs1 = _fast_batch([c])
-            if one is None and c.byte_split:
-                data = _RECORDS_HEAD + c.lines.replace(b"\n", b",") + b"]}"
-                c.lines, c.count, c.byte_split = b"", 0, False
-                _split_fast(c, data, msgspec_only=True)
-                if c.frame is None:
-                    one, probs1 = _fast_batch([c])
             if one is None and c.frame is None:
                 data = b"[" + c.lines.replace(b"\n", b",") + b"]"
                 _careful(c, data)
@@ -1105,6 +1169,7 @@ def normalize_records(
     data = ("[" + ",".join(parts) + "]").encode("utf-8", errors="surrogateescape")
     chunk = _Chunk(LogFile(source, len(data), 0))
     _split_fast(chunk, data)
+    _attach_blocks(chunk)
     df, problems = _parse_chunks([chunk])
     rep.extend(problems)
     rep.files_read += 1
