@@ -363,3 +363,33 @@ def test_raw_blocks_are_the_exact_bytes_of_the_file(tmp_path):
                                            '"requestParameters":' + rp) + "]}").encode()))
     df, rep = load(gz)
     assert rep.ok and df["request_parameters"].item() == rp
+
+
+def test_delivered_files_with_unusual_key_order_or_nested_records_load_exactly(tmp_path):
+    # the fast path cuts compact files between records at '},{"eventVersion"'; these files
+    # defeat that cut (records not starting with eventVersion; a record that embeds records)
+    nested = {"events": [{"eventVersion": "1.08", "x": 1}, {"eventVersion": "1.08", "x": 2}]}
+    recs = [record(1, requestParameters=nested), record(2)]
+    moved = [{"eventTime": r["eventTime"], **{k: v for k, v in r.items() if k != "eventTime"}}
+             for r in (record(3), record(4))]
+    for name, rs in (("nested", recs), ("moved", moved)):
+        f = delivered(tmp_path / name, "111122223333", "eu-west-1", "2026-03-10", "A", rs)
+        df, rep = load(f)
+        assert rep.ok, rep.text()
+        assert sorted(df["event_id"].to_list()) == sorted(r["eventID"] for r in rs)
+    df, _ = load(tmp_path / "nested")
+    assert json.loads(df.filter(pl.col("event_id") == record(1)["eventID"])["request_parameters"].item()) == nested
+
+
+def test_second_process_gives_the_same_events(tmp_path, monkeypatch):
+    root = tmp_path / "logs"
+    for day in ("2026-03-10", "2026-03-11", "2026-03-12"):
+        for region in ("eu-west-1", "us-east-1"):
+            delivered(root, "111122223333", region, day, "A",
+                      [record(i + 1000 * int(day[-2:]), awsRegion=region) for i in range(30)])
+    one, rep1 = load(root, workers=1)
+    monkeypatch.setattr(trailkit.load, "_PROCESS_MIN_BYTES", 0)
+    monkeypatch.setattr(trailkit.load, "_BATCH_BYTES", 1)  # one batch per folder
+    two, rep2 = load(root, workers=2, cache=False)
+    assert two.equals(one)
+    assert rep2.files_read == rep1.files_read == 6

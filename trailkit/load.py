@@ -20,6 +20,7 @@ second.
 
 from __future__ import annotations
 
+import contextlib
 import glob as _glob
 import hashlib
 import io
@@ -31,13 +32,14 @@ from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from itertools import chain
 from operator import attrgetter
 from pathlib import Path
 from typing import Any, Literal
 
 import msgspec
+import numpy as np
 import polars as pl
+import pyarrow as pa
 
 from trailkit.errors import InputError, LoadError
 from trailkit.identity import USER_IDENTITY_DTYPE, identity_columns, nonempty, parse_bool, parse_utc
@@ -273,24 +275,38 @@ _RAW_LIST = msgspec.json.Decoder(list[msgspec.Raw])
 _LOOKUP_LIST = msgspec.json.Decoder(list[_LookupEvent])
 
 
-class _Blocks(msgspec.Struct):
-    """The nested blocks of one record, as the exact bytes of the file (never re-encoded)."""
+_NO_BLOCK = msgspec.Raw(b"")
 
-    userIdentity: msgspec.Raw = None  # type: ignore[assignment]
-    requestParameters: msgspec.Raw = None  # type: ignore[assignment]
-    responseElements: msgspec.Raw = None  # type: ignore[assignment]
-    additionalEventData: msgspec.Raw = None  # type: ignore[assignment]
-    resources: msgspec.Raw = None  # type: ignore[assignment]
-    serviceEventDetails: msgspec.Raw = None  # type: ignore[assignment]
-    tlsDetails: msgspec.Raw = None  # type: ignore[assignment]
-    addendum: msgspec.Raw = None  # type: ignore[assignment]
-    insightDetails: msgspec.Raw = None  # type: ignore[assignment]
-    eventContext: msgspec.Raw = None  # type: ignore[assignment]
-    edgeDeviceDetails: msgspec.Raw = None  # type: ignore[assignment]
-    annotation: msgspec.Raw = None  # type: ignore[assignment]
+
+class _Blocks(msgspec.Struct):
+    """The nested blocks of one record, as the exact bytes of the file (never re-encoded).
+
+    An absent block is an empty ``Raw``; an explicit JSON ``null`` is ``Raw(b"null")``; both
+    become null in the frame.
+    """
+
+    userIdentity: msgspec.Raw = _NO_BLOCK
+    requestParameters: msgspec.Raw = _NO_BLOCK
+    responseElements: msgspec.Raw = _NO_BLOCK
+    additionalEventData: msgspec.Raw = _NO_BLOCK
+    resources: msgspec.Raw = _NO_BLOCK
+    serviceEventDetails: msgspec.Raw = _NO_BLOCK
+    tlsDetails: msgspec.Raw = _NO_BLOCK
+    addendum: msgspec.Raw = _NO_BLOCK
+    insightDetails: msgspec.Raw = _NO_BLOCK
+    eventContext: msgspec.Raw = _NO_BLOCK
+    edgeDeviceDetails: msgspec.Raw = _NO_BLOCK
+    annotation: msgspec.Raw = _NO_BLOCK
 
 
 _BLOCKS_LIST = msgspec.json.Decoder(list[_Blocks])
+
+
+class _FileBlocks(msgspec.Struct):
+    Records: list[_Blocks]
+
+
+_FILE_BLOCKS = msgspec.json.Decoder(_FileBlocks)
 assert tuple(_Blocks.__struct_fields__) == _BLOCK_FIELDS
 
 
@@ -304,7 +320,8 @@ class _Chunk:
     frame: pl.DataFrame | None = None  # stage-1 frame built by the careful path
     problems: list[Problem] = field(default_factory=list)
     byte_split: bool = False  # lines were cut at '},{"eventVersion"' without decoding
-    blocks: list[_Blocks] = field(default_factory=list)  # one per line, for the fast path
+    blocks: list[_Blocks] | None = None  # the raw blocks, one per line (fast path)
+    block_frame: pl.DataFrame | None = None  # the same as text columns (see _add_block_frames)
 
 
 def _gunzip(raw: bytes, path: str, problems: list[Problem]) -> bytes | None:
@@ -371,10 +388,19 @@ def _split_fast(chunk: _Chunk, data: bytes) -> None:
         # a delivered log file: compact JSON whose records all start with eventVersion. Cut
         # between records with one bytes.replace; _attach_blocks checks the count and splits
         # again with msgspec if a cut was wrong.
+        try:
+            blocks = _FILE_BLOCKS.decode(data).Records
+        except (msgspec.DecodeError, UnicodeDecodeError):
+            _careful(chunk, data)
+            return
         body = data[len(_RECORDS_HEAD):-2]
         if body:
             chunk.lines = body.replace(b'},{"eventVersion"', b'}\n{"eventVersion"')
-            chunk.count = chunk.lines.count(b"\n") + 1
+        # the number of lines is checked against len(blocks) by polars' row count: a wrong cut
+        # either merges two records on one line (polars rejects trailing data) or splits one
+        # (not valid JSON), and the file is then split again with msgspec (_parse_chunks)
+        chunk.count = len(blocks)
+        chunk.blocks = blocks
         chunk.byte_split = True
         return
     head = data.lstrip()[:1]
@@ -421,6 +447,56 @@ def _split_fast(chunk: _Chunk, data: bytes) -> None:
         _careful(chunk, data)
 
 
+def _blocks_frame(blocks: list[_Blocks]) -> pl.DataFrame:
+    """The raw blocks of some records as text columns, built from the exact bytes.
+
+    Runs in the reader threads. Each column is one C-level pass (``map``/``join``) over the
+    records into one Arrow buffer, with no Python object per value; absent blocks and JSON
+    ``null`` become null (found with numpy, not per value). msgspec has already checked that
+    the bytes are UTF-8.
+    """
+    n = len(blocks)
+    cols = {}
+    for name in _BLOCK_FIELDS:
+        raws = list(map(attrgetter(name), blocks))
+        lens = np.fromiter(map(len, raws), dtype=np.int64, count=n)
+        offsets = np.zeros(n + 1, dtype=np.int64)
+        np.cumsum(lens, out=offsets[1:])
+        data = b"".join(raws)
+        valid = lens > 0
+        fours = np.flatnonzero(lens == 4)
+        if fours.size:
+            buf = np.frombuffer(data, dtype=np.uint8)
+            starts = offsets[fours]
+            is_null = ((buf[starts] == ord("n")) & (buf[starts + 1] == ord("u"))
+                       & (buf[starts + 2] == ord("l")) & (buf[starts + 3] == ord("l")))
+            valid[fours[is_null]] = False
+        cols[name] = pa.Array.from_buffers(
+            pa.large_string(), n,
+            [pa.py_buffer(np.packbits(valid, bitorder="little")), pa.py_buffer(offsets), pa.py_buffer(data)],
+            null_count=int(n - valid.sum()),
+        )
+    return pl.from_arrow(pa.table(cols))  # type: ignore[return-value]
+
+
+def _add_block_frames(chunks: list[_Chunk]) -> list[_Chunk]:
+    """Build the raw-block columns of a whole batch at once, and give each file its slice."""
+    fast = [c for c in chunks if c.frame is None and c.count and c.blocks is not None]
+    if fast:
+        frame = _blocks_frame([b for c in fast for b in c.blocks])  # type: ignore[union-attr]
+        offset = 0
+        for c in fast:
+            c.block_frame = frame.slice(offset, c.count)
+            c.blocks = None
+            offset += c.count
+    return chunks
+
+
+def _read_batch(files: list[LogFile]) -> list[_Chunk]:
+    """Read, split and cut out the raw blocks of every file of a batch (runs in a thread)."""
+    return _add_block_frames([_read_file(f) for f in files])
+
+
 def _attach_blocks(chunk: _Chunk) -> None:
     """Cut the nested blocks of every record line out with msgspec (exact bytes).
 
@@ -428,7 +504,7 @@ def _attach_blocks(chunk: _Chunk) -> None:
     finds more records than lines and the file is split again properly. A file msgspec
     cannot decode goes down the careful path.
     """
-    if chunk.frame is not None or not chunk.count:
+    if chunk.frame is not None or not chunk.count or chunk.blocks is not None:
         return
     array = b"[" + chunk.lines.replace(b"\n", b",") + b"]"
     try:
@@ -688,17 +764,11 @@ def _fast_batch(chunks: list[_Chunk]) -> tuple[pl.DataFrame | None, list[Problem
         return None, []
     del buf
     counts = [c.count for c in chunks]
-    if stage1.height != sum(counts) or any(len(c.blocks) != c.count for c in chunks):
+    if stage1.height != sum(counts) or any(
+            c.block_frame is None or c.block_frame.height != c.count for c in chunks):
         return None, []
-    blocks = list(chain.from_iterable(c.blocks for c in chunks))
-    stage1 = stage1.with_columns(
-        pl.Series(name, [None if v is None else bytes(v) for v in map(attrgetter(name), blocks)],
-                  dtype=pl.Binary).cast(pl.String)
-        for name in _BLOCK_FIELDS
-    ).with_columns(
-        pl.when(pl.col(name) != "null").then(pl.col(name)).alias(name) for name in _BLOCK_FIELDS
-    )
-    del blocks
+    blocks = pl.concat([c.block_frame for c in chunks], rechunk=False)
+    stage1 = pl.concat([stage1, blocks], how="horizontal")
     names = pl.DataFrame({"f": [c.file.path for c in chunks], "n": counts},
                          schema={"f": pl.String, "n": pl.UInt32})
     source_col = names.select(pl.col("f").repeat_by("n").explode())["f"]
@@ -737,6 +807,10 @@ def _parse_chunks(chunks: list[_Chunk]) -> tuple[pl.DataFrame, list[Problem]]:
     if df is None:
         for c in fast:
             one, probs1 = _fast_batch([c])
+            if one is None and c.byte_split:
+                recs = _RAW_LIST.decode(b"[" + c.lines.replace(b'}\n{"eventVersion"', b'},{"eventVersion"') + b"]")
+                c.lines, c.count, c.byte_split = b"\n".join(recs), len(recs), False
+                one, probs1 = _fast_batch([c])
             if one is None and c.frame is None:
                 data = b"[" + c.lines.replace(b"\n", b",") + b"]"
                 _careful(c, data)
@@ -773,20 +847,20 @@ def _prefetch(batches: list[list[LogFile]], workers: int) -> Iterator[list[_Chun
     """
     if workers <= 1 or len(batches) <= 1:
         for b in batches:
-            yield [_read_file(f) for f in b]
+            yield _read_batch(b)
         return
     with ThreadPoolExecutor(max_workers=workers) as pool:
         ahead: list[Future[list[_Chunk]]] = []
         it = iter(batches)
         for b in it:
-            ahead.append(pool.submit(lambda b=b: [_read_file(f) for f in b]))
+            ahead.append(pool.submit(_read_batch, b))
             if len(ahead) >= workers:
                 break
         while ahead:
             fut = ahead.pop(0)
             nxt = next(it, None)
             if nxt is not None:
-                ahead.append(pool.submit(lambda b=nxt: [_read_file(f) for f in b]))
+                ahead.append(pool.submit(_read_batch, nxt))
             yield fut.result()
 
 
@@ -855,6 +929,40 @@ def last_report() -> LoadReport:
     return _last_report
 
 
+def _store_batch(df: pl.DataFrame, problems: list[Problem], batch: list[LogFile], cache_dir: Path | None):
+    """Write one parsed batch to the Parquet cache (and return its path), or return the frame."""
+    if cache_dir is None:
+        return df
+    pq = cache_dir / f"{_batch_key(batch)}.parquet"
+    _write_parquet(df, pq, problems)
+    return pq
+
+
+def _worker_batches(batches: list[list[LogFile]], out_dir: str, cache_dir: str | None,
+                    threads: int) -> list[tuple[str, list[Problem]]]:
+    """Run in a second process: parse ``batches`` and hand each back as a file.
+
+    With a cache the file is the batch's Parquet cache entry; without, an uncompressed Arrow
+    IPC file in ``out_dir`` (a RAM disk where there is one) that the parent memory-maps —
+    handing frames back by pickle would cost as much as parsing them.
+    """
+    out: list[tuple[str, list[Problem]]] = []
+    cdir = Path(cache_dir) if cache_dir else None
+    for i, (b, chunks) in enumerate(zip(batches, _prefetch(batches, threads), strict=True)):
+        df, problems = _parse_chunks(chunks)
+        stored = _store_batch(df, problems, b, cdir)
+        if isinstance(stored, pl.DataFrame):
+            path = os.path.join(out_dir, f"batch-{i:05d}.arrow")
+            stored.write_ipc(path, compression="uncompressed")
+            stored = path
+        out.append((str(stored), problems))
+    return out
+
+
+#: below this much gzip input a second process costs more than it saves (start-up ≈ 0.3 s)
+_PROCESS_MIN_BYTES = 24 << 20
+
+
 def _load_batches(
     files: list[LogFile],
     report: LoadReport,
@@ -864,7 +972,12 @@ def _load_batches(
     progress: bool | None,
     workers: int,
 ) -> list[pl.DataFrame] | list[Path]:
-    """Read every batch; with ``cache`` write each to Parquet and return the paths."""
+    """Read every batch; with ``cache`` write each to Parquet and return the paths.
+
+    With two or more workers and enough input, the later part of the batches is parsed in a
+    second (spawned) process while this one parses the first part; reading happens on
+    threads in both.
+    """
     batches = _batches(files)
     total = sum(max(f.size, 0) for f in files)
     bar = _progress(total, progress, "reading CloudTrail logs")
@@ -872,38 +985,68 @@ def _load_batches(
     todo: list[list[LogFile]] = []
     for b in batches:
         if cache:
-            pq = cache_dir / f"{_batch_key(b)}.parquet"
-            meta = pq.with_suffix(".problems")
-            if pq.exists() and meta.exists():
-                report.extend(Problem(**p) for p in json.loads(meta.read_text()))
+            problems = _read_problems(cache_dir / f"{_batch_key(b)}.parquet")
+            if problems is not None:
+                report.extend(problems)
                 report.from_cache += len(b)
                 report.files_read += len(b)
-                results.append(pq)
+                results.append(cache_dir / f"{_batch_key(b)}.parquet")
                 if bar:
                     bar.update(sum(max(f.size, 0) for f in b))
                 continue
         todo.append(b)
         results.append(None)
-    slot = 0
-    for b, chunks in zip(todo, _prefetch(todo, workers), strict=True):
-        while results[slot] is not None:
-            slot += 1
-        df, problems = _parse_chunks(chunks)
-        report.extend(problems)
-        report.files_read += len(b)
-        if bar:
-            bar.update(sum(max(f.size, 0) for f in b))
-        if cache:
-            cache_dir.mkdir(parents=True, exist_ok=True)
-            pq = cache_dir / f"{_batch_key(b)}.parquet"
-            tmp = pq.with_suffix(f".{os.getpid()}.tmp")
-            df.write_parquet(tmp, compression="zstd", compression_level=1, statistics=True)
-            os.replace(tmp, pq)
-            pq.with_suffix(".problems").write_text(
-                json.dumps([p.__dict__ for p in problems]))
-            results[slot] = pq
-        else:
-            results[slot] = df
+    todo_bytes = sum(max(f.size, 0) for b in todo for f in b)
+    # split: this process takes the first part, a worker process the rest
+    mine, theirs = todo, []
+    if workers >= 2 and len(todo) >= 2 and todo_bytes >= _PROCESS_MIN_BYTES:
+        acc, cut = 0, len(todo)
+        for i, b in enumerate(todo):
+            acc += sum(max(f.size, 0) for f in b)
+            if acc >= todo_bytes * 0.55:
+                cut = i + 1
+                break
+        mine, theirs = todo[:cut], todo[cut:]
+    parsed: list[Any] = []
+    with contextlib.ExitStack() as stack:
+        worker = None
+        if theirs:
+            import pickle  # noqa: S403 - to our own child process only
+            import subprocess
+            import sys
+            import tempfile
+
+            ram = "/dev/shm"  # noqa: S108 - a private TemporaryDirectory inside the RAM disk
+            out_dir = stack.enter_context(tempfile.TemporaryDirectory(
+                prefix="trailkit-", dir=ram if os.path.isdir(ram) else None))
+            worker = subprocess.Popen([sys.executable, "-m", "trailkit._worker"],
+                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+            stack.callback(worker.kill)
+            assert worker.stdin is not None
+            worker.stdin.write(pickle.dumps((theirs, out_dir, str(cache_dir) if cache else None,
+                                             max(1, workers - 1))))
+            worker.stdin.close()
+        for b, chunks in zip(mine, _prefetch(mine, workers), strict=True):
+            df, problems = _parse_chunks(chunks)
+            report.extend(problems)
+            report.files_read += len(b)
+            if bar:
+                bar.update(sum(max(f.size, 0) for f in b))
+            parsed.append(_store_batch(df, problems, b, cache_dir if cache else None))
+        if worker is not None:
+            assert worker.stdout is not None
+            answer = worker.stdout.read()
+            if worker.wait() != 0 or not answer:
+                raise LoadError(f"the second loader process failed (exit {worker.returncode}); "
+                                f"pass workers=1 to load in one process and see the error.")
+            for b, (path, problems) in zip(theirs, pickle.loads(answer), strict=True):  # noqa: S301
+                report.extend(problems)
+                report.files_read += len(b)
+                if bar:
+                    bar.update(sum(max(f.size, 0) for f in b))
+                parsed.append(Path(path) if cache else pl.read_ipc(path))
+    it = iter(parsed)
+    results = [r if r is not None else next(it) for r in results]
     if bar:
         bar.close()
     return results
@@ -1170,7 +1313,7 @@ def normalize_records(
     chunk = _Chunk(LogFile(source, len(data), 0))
     _split_fast(chunk, data)
     _attach_blocks(chunk)
-    df, problems = _parse_chunks([chunk])
+    df, problems = _parse_chunks(_add_block_frames([chunk]))
     rep.extend(problems)
     rep.files_read += 1
     out = _dedup(df.lazy()).sort("event_time", maintain_order=True, nulls_last=True).collect()
