@@ -657,9 +657,23 @@ def _normalise(stage1: pl.DataFrame, full_times: bool = False) -> pl.DataFrame:
     Staged ``with_columns`` on a lazy frame so every parse (userIdentity JSON, times) runs
     once, and polars runs the expressions of each stage in parallel.
     """
-    ui_src = pl.col("_ui_clean") if "_ui_clean" in stage1.columns else pl.col("userIdentity")
-    lf = stage1.lazy().with_columns(
-        ui_src.str.json_decode(USER_IDENTITY_DTYPE).alias("_ui"),
+    # identity columns depend only on the userIdentity text, and a log holds few distinct ones
+    # (one per principal and session): derive them once per distinct text, then join
+    ui_key = "_ui_clean" if "_ui_clean" in stage1.columns else "userIdentity"
+    distinct = stage1.lazy().select(pl.col(ui_key).unique().alias("_ui_key")).with_columns(
+        pl.col("_ui_key").str.json_decode(USER_IDENTITY_DTYPE).alias("_ui"),
+        pl.lit(None, pl.String).alias("_no_event"),
+    )
+    identities = identity_columns(distinct, "_ui", "_no_event", "_no_event", full_times=full_times).drop(
+        "_ui", "_no_event")
+    mfa_used = pl.col("additionalEventData").str.extract(r'"MFAUsed"\s*:\s*"([^"]*)"', 1)
+    lf = stage1.lazy().join(identities, left_on=ui_key, right_on="_ui_key", how="left",
+                            maintain_order="left").with_columns(
+        # ConsoleLogin says whether MFA was used in additionalEventData, not in the session
+        pl.when(pl.col("eventName") == "ConsoleLogin")
+        .then(pl.coalesce(parse_bool(mfa_used, "yes", "no"), pl.col("mfa_authenticated")))
+        .otherwise(pl.col("mfa_authenticated"))
+        .alias("mfa_authenticated"),
         parse_utc(pl.col("eventTime"), full=full_times).alias("event_time"),
         parse_bool(pl.col("readOnly")).alias("read_only"),
         parse_bool(pl.col("managementEvent")).alias("management_event"),
@@ -667,7 +681,7 @@ def _normalise(stage1: pl.DataFrame, full_times: bool = False) -> pl.DataFrame:
         nonempty(pl.col("errorMessage")).alias("error_message"),
         parse_bool(pl.col("sessionCredentialFromConsole")).alias("session_credential_from_console"),
     )
-    lf = identity_columns(lf, "_ui", "eventName", "additionalEventData", full_times=full_times).with_columns(
+    lf = lf.with_columns(
         (pl.col("error_code").is_null() & pl.col("error_message").is_null()).alias("success")
     )
     extra = pl.when(pl.any_horizontal(pl.col(c).is_not_null() for c in _EXTRA_FIELDS)).then(
@@ -1157,14 +1171,17 @@ def _load(
             return None, result
     results = _load_batches(files, report, cache=use_cache, cache_dir=cdir, progress=progress,
                             workers=workers or min(2, os.cpu_count() or 2))
+    cond = _row_filter(t0, t1, regions, accounts)
     if results and isinstance(results[0], Path):
         lf = pl.scan_parquet(results, schema=SCHEMA)
+        df = (lf.filter(cond) if cond is not None else lf).collect()
     else:
+        # eager and without rechunking: a lazy concat would copy every column once more
         frames = [r for r in results if r is not None and r.height]
-        lf = (pl.concat(frames, how="vertical", rechunk=False) if frames else pl.DataFrame(schema=SCHEMA)).lazy()
+        df = pl.concat(frames, how="vertical", rechunk=False) if frames else pl.DataFrame(schema=SCHEMA)
         del results, frames
-    cond = _row_filter(t0, t1, regions, accounts)
-    df = (lf.filter(cond) if cond is not None else lf).collect()
+        if cond is not None:
+            df = df.filter(cond)
     df, report.duplicates_dropped = _dedup_sort(df)
     report.events = df.height
     if use_cache:
