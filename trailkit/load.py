@@ -23,7 +23,6 @@ from __future__ import annotations
 import contextlib
 import glob as _glob
 import hashlib
-import io
 import json
 import os
 import re
@@ -92,10 +91,8 @@ _OTHER_FIELDS = ("eventTime", "readOnly", "managementEvent", "errorCode", "error
 _EXTRA_FIELDS = ("eventContext", "edgeDeviceDetails", "annotation")
 _ALL_FIELDS = (*_TEXT_FIELDS, *_RAW_FIELDS, *_OTHER_FIELDS, *_EXTRA_FIELDS)
 _STAGE1_SCHEMA = {name: pl.String for name in _ALL_FIELDS}
-# nested blocks are cut out of the record text by msgspec (exact bytes, see _Blocks); polars
-# reads only the scalar fields
+# nested blocks are cut out of the record text by msgspec as exact bytes (see _record_struct)
 _BLOCK_FIELDS = (*_RAW_FIELDS, *_EXTRA_FIELDS)
-_SCALAR_SCHEMA = {name: pl.String for name in _ALL_FIELDS if name not in _BLOCK_FIELDS}
 # text fields that never legitimately start with "{" (free text such as userAgent may); the fast
 # path reads every field as text, so an object there is found by this check (a number or a
 # boolean in a text field is read as its JSON text without a report; the careful path reports it)
@@ -276,38 +273,29 @@ _LOOKUP_LIST = msgspec.json.Decoder(list[_LookupEvent])
 
 
 _NO_BLOCK = msgspec.Raw(b"")
+# text fields decoded as str by msgspec; a value of another JSON type sends the file down the
+# careful path, which keeps the record and reports the field
+_STR_FIELDS = tuple(n for n in _ALL_FIELDS if n not in _BLOCK_FIELDS
+                    and n not in ("readOnly", "managementEvent", "sessionCredentialFromConsole"))
+# booleans that real logs also write as strings: kept as their JSON text, parsed by polars
+_RAW_SCALARS = ("readOnly", "managementEvent", "sessionCredentialFromConsole")
+_RAW_TEXT = (*_BLOCK_FIELDS, *_RAW_SCALARS)
 
 
-class _Blocks(msgspec.Struct):
-    """The nested blocks of one record, as the exact bytes of the file (never re-encoded).
+def _record_struct() -> type:
+    """The msgspec struct of one record: text fields as ``str``, everything else as exact bytes.
 
-    An absent block is an empty ``Raw``; an explicit JSON ``null`` is ``Raw(b"null")``; both
-    become null in the frame.
+    An absent field is None (text) or an empty ``Raw`` (blocks); an explicit JSON ``null``
+    block is ``Raw(b"null")``; both become null in the frame.
     """
-
-    userIdentity: msgspec.Raw = _NO_BLOCK
-    requestParameters: msgspec.Raw = _NO_BLOCK
-    responseElements: msgspec.Raw = _NO_BLOCK
-    additionalEventData: msgspec.Raw = _NO_BLOCK
-    resources: msgspec.Raw = _NO_BLOCK
-    serviceEventDetails: msgspec.Raw = _NO_BLOCK
-    tlsDetails: msgspec.Raw = _NO_BLOCK
-    addendum: msgspec.Raw = _NO_BLOCK
-    insightDetails: msgspec.Raw = _NO_BLOCK
-    eventContext: msgspec.Raw = _NO_BLOCK
-    edgeDeviceDetails: msgspec.Raw = _NO_BLOCK
-    annotation: msgspec.Raw = _NO_BLOCK
+    fields = [(n, str | None, None) for n in _STR_FIELDS]
+    fields += [(n, msgspec.Raw, _NO_BLOCK) for n in _RAW_TEXT]
+    return msgspec.defstruct("_Record", fields)
 
 
-_BLOCKS_LIST = msgspec.json.Decoder(list[_Blocks])
-
-
-class _FileBlocks(msgspec.Struct):
-    Records: list[_Blocks]
-
-
-_FILE_BLOCKS = msgspec.json.Decoder(_FileBlocks)
-assert tuple(_Blocks.__struct_fields__) == _BLOCK_FIELDS
+_Record = _record_struct()
+_RECORD_LIST = msgspec.json.Decoder(list[_Record])  # type: ignore[valid-type]
+_FILE_RECORDS = msgspec.json.Decoder(msgspec.defstruct("_File", [("Records", list[_Record])]))  # type: ignore[valid-type]
 
 
 @dataclass
@@ -319,9 +307,9 @@ class _Chunk:
     count: int = 0
     frame: pl.DataFrame | None = None  # stage-1 frame built by the careful path
     problems: list[Problem] = field(default_factory=list)
-    byte_split: bool = False  # lines were cut at '},{"eventVersion"' without decoding
-    blocks: list[_Blocks] | None = None  # the raw blocks, one per line (fast path)
-    block_frame: pl.DataFrame | None = None  # the same as text columns (see _add_block_frames)
+    records: list | None = None  # decoded records (fast path), turned into `stage1`
+    data: bytes | None = None  # the decoded text, kept until the batch is parsed (fallback)
+    stage1: pl.DataFrame | None = None  # the records as text columns (see _add_stage1)
 
 
 def _gunzip(raw: bytes, path: str, problems: list[Problem]) -> bytes | None:
@@ -365,7 +353,6 @@ def _read_file(lf: LogFile) -> _Chunk:
     if truncated:
         return _careful(chunk, data, truncated=True)
     _split_fast(chunk, data)
-    _attach_blocks(chunk)
     if raw[:2] != b"\x1f\x8b" and path.lower().endswith(".gz"):
         failed = [p for p in chunk.problems if p.action == "skipped file"]
         if failed:
@@ -382,26 +369,22 @@ _RECORDS_HEAD = b'{"Records":['
 
 
 def _split_fast(chunk: _Chunk, data: bytes) -> None:
-    """Split ``data`` into compact record lines without decoding the records."""
+    """Decode the records of ``data`` (any supported format) for the fast path.
+
+    Delivered log files are decoded in one msgspec call into typed records whose nested blocks
+    stay the exact bytes of the file. Other formats are first cut into one compact JSON line per
+    record. Anything msgspec rejects (bad JSON, bad UTF-8, a field of an unexpected type) goes
+    down the careful path, which keeps every good record and reports the rest.
+    """
     path = chunk.file.path
-    if data.startswith(_RECORDS_HEAD) and data.endswith(b"]}") and b"\n" not in data:
-        # a delivered log file: compact JSON whose records all start with eventVersion. Cut
-        # between records with one bytes.replace; _attach_blocks checks the count and splits
-        # again with msgspec if a cut was wrong.
+    chunk.data = data
+    if data.startswith(_RECORDS_HEAD):
         try:
-            blocks = _FILE_BLOCKS.decode(data).Records
+            chunk.records = _FILE_RECORDS.decode(data).Records
         except (msgspec.DecodeError, UnicodeDecodeError):
             _careful(chunk, data)
             return
-        body = data[len(_RECORDS_HEAD):-2]
-        if body:
-            chunk.lines = body.replace(b'},{"eventVersion"', b'}\n{"eventVersion"')
-        # the number of lines is checked against len(blocks) by polars' row count: a wrong cut
-        # either merges two records on one line (polars rejects trailing data) or splits one
-        # (not valid JSON), and the file is then split again with msgspec (_parse_chunks)
-        chunk.count = len(blocks)
-        chunk.blocks = blocks
-        chunk.byte_split = True
+        chunk.count = len(chunk.records)
         return
     head = data.lstrip()[:1]
     try:
@@ -411,6 +394,7 @@ def _split_fast(chunk: _Chunk, data: bytes) -> None:
                     data = msgspec.json.format(data, indent=-1)
                 except msgspec.DecodeError:
                     _jsonl(chunk, data)
+                    _decode_lines(chunk)
                     return
             env = _ENVELOPE.decode(data)
             if env.Records is not None:
@@ -445,78 +429,81 @@ def _split_fast(chunk: _Chunk, data: bytes) -> None:
                       f"JSON lines or LookupEvents output."))
     except (msgspec.DecodeError, UnicodeDecodeError):
         _careful(chunk, data)
+        return
+    _decode_lines(chunk)
 
 
-def _blocks_frame(blocks: list[_Blocks]) -> pl.DataFrame:
-    """The raw blocks of some records as text columns, built from the exact bytes.
+def _decode_lines(chunk: _Chunk) -> None:
+    """Decode record lines (one compact JSON object each) into typed records."""
+    if chunk.frame is not None or not chunk.count:
+        return
+    array = b"[" + chunk.lines.replace(b"\n", b",") + b"]"
+    try:
+        chunk.records = _RECORD_LIST.decode(array)
+    except (msgspec.DecodeError, UnicodeDecodeError):
+        chunk.lines, chunk.count, chunk.records = b"", 0, None
+        _careful(chunk, array)
+        return
+    chunk.count = len(chunk.records)
+    chunk.data = array
 
-    Runs in the reader threads. Each column is one C-level pass (``map``/``join``) over the
-    records into one Arrow buffer, with no Python object per value; absent blocks and JSON
-    ``null`` become null (found with numpy, not per value). msgspec has already checked that
-    the bytes are UTF-8.
+
+def _raw_text_column(raws: list) -> pa.Array:
+    """Exact JSON text of some ``msgspec.Raw`` values as one Arrow string array.
+
+    One C-level pass (``map``/``join``) into one buffer, no Python object per value; empty
+    (absent) values and JSON ``null`` become null, found with numpy. msgspec has already
+    checked that the bytes are UTF-8.
     """
-    n = len(blocks)
-    cols = {}
-    for name in _BLOCK_FIELDS:
-        raws = list(map(attrgetter(name), blocks))
-        lens = np.fromiter(map(len, raws), dtype=np.int64, count=n)
-        offsets = np.zeros(n + 1, dtype=np.int64)
-        np.cumsum(lens, out=offsets[1:])
-        data = b"".join(raws)
-        valid = lens > 0
-        fours = np.flatnonzero(lens == 4)
-        if fours.size:
-            buf = np.frombuffer(data, dtype=np.uint8)
-            starts = offsets[fours]
-            is_null = ((buf[starts] == ord("n")) & (buf[starts + 1] == ord("u"))
-                       & (buf[starts + 2] == ord("l")) & (buf[starts + 3] == ord("l")))
-            valid[fours[is_null]] = False
-        cols[name] = pa.Array.from_buffers(
-            pa.large_string(), n,
-            [pa.py_buffer(np.packbits(valid, bitorder="little")), pa.py_buffer(offsets), pa.py_buffer(data)],
-            null_count=int(n - valid.sum()),
-        )
-    return pl.from_arrow(pa.table(cols))  # type: ignore[return-value]
+    n = len(raws)
+    lens = np.fromiter(map(len, raws), dtype=np.int64, count=n)
+    offsets = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(lens, out=offsets[1:])
+    data = b"".join(raws)
+    valid = lens > 0
+    fours = np.flatnonzero(lens == 4)
+    if fours.size:
+        buf = np.frombuffer(data, dtype=np.uint8)
+        starts = offsets[fours]
+        is_null = ((buf[starts] == ord("n")) & (buf[starts + 1] == ord("u"))
+                   & (buf[starts + 2] == ord("l")) & (buf[starts + 3] == ord("l")))
+        valid[fours[is_null]] = False
+    return pa.Array.from_buffers(
+        pa.large_string(), n,
+        [pa.py_buffer(np.packbits(valid, bitorder="little")), pa.py_buffer(offsets), pa.py_buffer(data)],
+        null_count=int(n - valid.sum()),
+    )
 
 
-def _add_block_frames(chunks: list[_Chunk]) -> list[_Chunk]:
-    """Build the raw-block columns of a whole batch at once, and give each file its slice."""
-    fast = [c for c in chunks if c.frame is None and c.count and c.blocks is not None]
+def _stage1_frame(records: list) -> pl.DataFrame:
+    """Decoded records → the stage-1 frame (CloudTrail field names, every column text).
+
+    Each column is one ``map(attrgetter(...))`` over the records: text fields become a polars
+    String column directly, raw fields an Arrow buffer of their exact bytes.
+    """
+    text = pl.DataFrame({n: list(map(attrgetter(n), records)) for n in _STR_FIELDS},
+                        schema={n: pl.String for n in _STR_FIELDS})
+    raw = pl.from_arrow(pa.table({n: _raw_text_column(list(map(attrgetter(n), records)))
+                                  for n in _RAW_TEXT}))
+    return pl.concat([text, raw], how="horizontal")  # type: ignore[list-item]
+
+
+def _add_stage1(chunks: list[_Chunk]) -> list[_Chunk]:
+    """Build the stage-1 frame of a whole batch at once, and give each file its slice."""
+    fast = [c for c in chunks if c.frame is None and c.count and c.records is not None]
     if fast:
-        frame = _blocks_frame([b for c in fast for b in c.blocks])  # type: ignore[union-attr]
+        frame = _stage1_frame([r for c in fast for r in c.records])  # type: ignore[union-attr]
         offset = 0
         for c in fast:
-            c.block_frame = frame.slice(offset, c.count)
-            c.blocks = None
+            c.stage1 = frame.slice(offset, c.count)
+            c.records = None
             offset += c.count
     return chunks
 
 
 def _read_batch(files: list[LogFile]) -> list[_Chunk]:
-    """Read, split and cut out the raw blocks of every file of a batch (runs in a thread)."""
-    return _add_block_frames([_read_file(f) for f in files])
-
-
-def _attach_blocks(chunk: _Chunk) -> None:
-    """Cut the nested blocks of every record line out with msgspec (exact bytes).
-
-    This also checks the line split: if a cheap byte-level cut merged two records, msgspec
-    finds more records than lines and the file is split again properly. A file msgspec
-    cannot decode goes down the careful path.
-    """
-    if chunk.frame is not None or not chunk.count or chunk.blocks is not None:
-        return
-    array = b"[" + chunk.lines.replace(b"\n", b",") + b"]"
-    try:
-        blocks = _BLOCKS_LIST.decode(array)
-    except (msgspec.DecodeError, UnicodeDecodeError):
-        chunk.lines, chunk.count = b"", 0
-        _careful(chunk, array)
-        return
-    if len(blocks) != chunk.count:  # a wrong byte-level cut: split with msgspec instead
-        recs = _RAW_LIST.decode(array)
-        chunk.lines, chunk.count, chunk.byte_split = b"\n".join(recs), len(recs), False
-    chunk.blocks = blocks
+    """Read and decode every file of a batch (runs in a reader thread)."""
+    return _add_stage1([_read_file(f) for f in files])
 
 
 def _jsonl(chunk: _Chunk, data: bytes) -> None:
@@ -675,11 +662,12 @@ def _normalise(stage1: pl.DataFrame, full_times: bool = False) -> pl.DataFrame:
         .otherwise(pl.col("mfa_authenticated"))
         .alias("mfa_authenticated"),
         parse_utc(pl.col("eventTime"), full=full_times).alias("event_time"),
-        parse_bool(pl.col("readOnly")).alias("read_only"),
-        parse_bool(pl.col("managementEvent")).alias("management_event"),
+        parse_bool(pl.col("readOnly").str.strip_chars('"')).alias("read_only"),
+        parse_bool(pl.col("managementEvent").str.strip_chars('"')).alias("management_event"),
         nonempty(pl.col("errorCode")).alias("error_code"),
         nonempty(pl.col("errorMessage")).alias("error_message"),
-        parse_bool(pl.col("sessionCredentialFromConsole")).alias("session_credential_from_console"),
+        parse_bool(pl.col("sessionCredentialFromConsole").str.strip_chars('"')).alias(
+            "session_credential_from_console"),
     )
     lf = lf.with_columns(
         (pl.col("error_code").is_null() & pl.col("error_message").is_null()).alias("success")
@@ -767,22 +755,14 @@ def _finish(df: pl.DataFrame) -> pl.DataFrame:
 
 
 def _fast_batch(chunks: list[_Chunk]) -> tuple[pl.DataFrame | None, list[Problem]]:
-    """Parse the record lines of several files in one polars call; None when it fails."""
+    """Normalise the decoded records of several files in one go; None when it fails."""
     chunks = [c for c in chunks if c.count]
     if not chunks:
         return pl.DataFrame(schema=SCHEMA), []
-    buf = b"\n".join(c.lines for c in chunks)
-    try:
-        stage1 = pl.read_ndjson(io.BytesIO(buf), schema=_SCALAR_SCHEMA)
-    except Exception:  # noqa: BLE001 - polars raises ComputeError/SchemaError/...: retry per file
+    if any(c.stage1 is None or c.stage1.height != c.count for c in chunks):
         return None, []
-    del buf
+    stage1 = pl.concat([c.stage1 for c in chunks], rechunk=False)  # type: ignore[misc]
     counts = [c.count for c in chunks]
-    if stage1.height != sum(counts) or any(
-            c.block_frame is None or c.block_frame.height != c.count for c in chunks):
-        return None, []
-    blocks = pl.concat([c.block_frame for c in chunks], rechunk=False)
-    stage1 = pl.concat([stage1, blocks], how="horizontal")
     names = pl.DataFrame({"f": [c.file.path for c in chunks], "n": counts},
                          schema={"f": pl.String, "n": pl.UInt32})
     source_col = names.select(pl.col("f").repeat_by("n").explode())["f"]
@@ -821,13 +801,8 @@ def _parse_chunks(chunks: list[_Chunk]) -> tuple[pl.DataFrame, list[Problem]]:
     if df is None:
         for c in fast:
             one, probs1 = _fast_batch([c])
-            if one is None and c.byte_split:
-                recs = _RAW_LIST.decode(b"[" + c.lines.replace(b'}\n{"eventVersion"', b'},{"eventVersion"') + b"]")
-                c.lines, c.count, c.byte_split = b"\n".join(recs), len(recs), False
-                one, probs1 = _fast_batch([c])
             if one is None and c.frame is None:
-                data = b"[" + c.lines.replace(b"\n", b",") + b"]"
-                _careful(c, data)
+                _careful(c, c.data or b"")
             if one is None:
                 one, probs1 = _careful_frame(c)
                 problems.extend(p for p in c.problems if p not in problems)
@@ -840,6 +815,8 @@ def _parse_chunks(chunks: list[_Chunk]) -> tuple[pl.DataFrame, list[Problem]]:
         one, probs1 = _careful_frame(c)
         frames.append(one)
         problems.extend(probs1)
+    for c in chunks:  # the text was kept only for a fallback
+        c.data = c.lines = None  # type: ignore[assignment]
     frames = [_finish(f) for f in frames if f.height]
     if not frames:
         return pl.DataFrame(schema=SCHEMA), problems
@@ -1329,8 +1306,7 @@ def normalize_records(
     data = ("[" + ",".join(parts) + "]").encode("utf-8", errors="surrogateescape")
     chunk = _Chunk(LogFile(source, len(data), 0))
     _split_fast(chunk, data)
-    _attach_blocks(chunk)
-    df, problems = _parse_chunks(_add_block_frames([chunk]))
+    df, problems = _parse_chunks(_add_stage1([chunk]))
     rep.extend(problems)
     rep.files_read += 1
     out = _dedup(df.lazy()).sort("event_time", maintain_order=True, nulls_last=True).collect()
