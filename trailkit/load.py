@@ -5,14 +5,17 @@ gzip or plain), JSON Lines of records, a JSON array of records, LookupEvents out
 (``{"Events": [{"CloudTrailEvent": "<json>"}]}``) and EventBridge envelopes
 (``{"detail-type": ..., "detail": {record}}``).
 
-How it is fast: files are gunzipped (python-isal) and split into records (msgspec, without
-decoding them) on a thread pool, the records of many files are handed to polars' parallel
-JSON-lines reader in one go with an all-text schema, and every column after that is a
-vectorised polars expression. Anything the fast path cannot take (bad UTF-8, a field of the
-wrong type, a record that is not an object) sends just that file down a careful per-record
-path that keeps every good record and reports the rest. Large loads go through a Parquet
-cache, one file per batch, so memory stays bounded and a second load takes well under a
-second.
+How it works: files are gunzipped (python-isal) and decoded in one msgspec call each into
+typed records whose text fields are ``str`` and whose nested blocks stay the exact bytes of the
+file; each batch of files becomes columns in one C-level pass per field (no Python object per
+value for the blocks), and every column after that is a vectorised polars expression
+(identity columns are derived once per distinct ``userIdentity``). Reading runs on threads,
+and a large load is split with a second process. Anything the fast path cannot take (bad
+UTF-8, a field of an unexpected type, a record that is not an object, a truncated file) sends
+just that file down a careful per-record path that keeps every good record and reports the
+rest. Large loads go through a Parquet cache, one file per batch plus the whole answer, so a
+second load of the same files reads Parquet instead of JSON. Speed and memory are measured in
+``benchmarks/`` (see the README).
 
 >>> import trailkit
 >>> df = trailkit.read_events("data/samples", regions=["eu-west-1"])  # doctest: +SKIP
@@ -1058,11 +1061,6 @@ def _row_filter(start: datetime | None, end: datetime | None, regions, accounts)
     return pl.all_horizontal(conds)
 
 
-def _dedup(lf: pl.LazyFrame) -> pl.LazyFrame:
-    first = pl.struct(DEDUP_KEY).is_first_distinct() | pl.col("event_id").is_null()
-    return lf.filter(first)
-
-
 def _dedup_sort(df: pl.DataFrame) -> tuple[pl.DataFrame, int]:
     """Drop duplicate events and sort by time, one column at a time to keep memory low.
 
@@ -1309,8 +1307,7 @@ def normalize_records(
     df, problems = _parse_chunks(_add_stage1([chunk]))
     rep.extend(problems)
     rep.files_read += 1
-    out = _dedup(df.lazy()).sort("event_time", maintain_order=True, nulls_last=True).collect()
-    rep.duplicates_dropped = df.height - out.height
+    out, rep.duplicates_dropped = _dedup_sort(df)
     rep.events = out.height
     _report_problems(rep, on_error)
     return out
