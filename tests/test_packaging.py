@@ -97,3 +97,14 @@ def test_summary_output_cannot_drive_the_terminal():
                              "userIdentity": {"type": "IAMUser", "userName": "evil\x1b[2J\x07"}}])
     text = summarize(df)
     assert "\x1b" not in text and "\x07" not in text
+
+
+def test_cli_cache_info_and_clear(tmp_path):
+    (tmp_path / "c").mkdir()
+    (tmp_path / "c" / "x.parquet").write_bytes(b"1234")
+    info = subprocess.run([sys.executable, "-m", "trailkit.cli", "cache", "--dir", str(tmp_path / "c")],
+                          capture_output=True, text=True, check=True)
+    assert "1 files" in info.stdout
+    subprocess.run([sys.executable, "-m", "trailkit.cli", "cache", "clear", "--dir", str(tmp_path / "c")],
+                   capture_output=True, check=True)
+    assert not (tmp_path / "c").exists()

@@ -6,6 +6,7 @@ Subcommands (``trailkit --help`` lists them):
 - ``trailkit demo`` — the summary of the bundled sample logs (``data/samples``).
 - ``trailkit samples DEST`` — write the sample log set (or ``--events N`` for a large one).
 - ``trailkit export PATH... --out events.parquet`` — the normalised events as Parquet/CSV/JSON lines.
+- ``trailkit cache [info|clear]`` — the size of the Parquet/S3 cache, or remove it.
 - ``trailkit validate PATH --public-keys keys.json`` — log file integrity validation (exit 1 on failure).
 
 Each subcommand is one ``_add_<name>(sub)`` function below that registers its parser and
@@ -187,9 +188,34 @@ def _add_validate(sub) -> None:
     p.set_defaults(func=run_validate_command)
 
 
+def _cmd_cache(args: argparse.Namespace) -> int:
+    import shutil
+
+    from trailkit.load import default_cache_dir
+
+    root = Path(args.dir) if args.dir else default_cache_dir()
+    files = [p for p in root.rglob("*") if p.is_file()] if root.is_dir() else []
+    size = sum(p.stat().st_size for p in files)
+    if args.action == "clear":
+        if root.is_dir():
+            shutil.rmtree(root)
+        print(f"removed {len(files):,} files ({size / 1e6:,.1f} MB) from {root}")
+    else:
+        print(f"{root}: {len(files):,} files, {size / 1e6:,.1f} MB "
+              f"(Parquet copies of loaded logs, S3 downloads, public keys)")
+    return 0
+
+
+def _add_cache(sub) -> None:
+    p = sub.add_parser("cache", help="show or clear trailkit's cache folder")
+    p.add_argument("action", choices=["info", "clear"], nargs="?", default="info")
+    p.add_argument("--dir", help="the cache folder (default: $TRAILKIT_CACHE_DIR or ~/.cache/trailkit)")
+    p.set_defaults(func=_cmd_cache)
+
+
 #: every subcommand's registration function, in --help order
 SUBCOMMANDS: list[Callable] = [_add_summary, _add_demo, _add_samples, _add_export, _add_report, _add_lab,
-                               _add_validate]
+                               _add_validate, _add_cache]
 
 
 def build_parser() -> argparse.ArgumentParser:
