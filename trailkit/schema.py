@@ -98,7 +98,7 @@ COLUMNS: dict[str, Column] = _cols(
     Column("insight_details", S, "the raw insightDetails block as JSON text (Insights events)", "insightDetails"),
     Column("extra_fields", S, "any other top-level fields of the record, as a JSON object (null when none)", ""),
     # -- provenance --------------------------------------------------------------
-    Column("source_file", S, "the file (or URL / API call) the event was read from", ""),
+    Column("source_file", pl.Categorical(), "the file (or URL / API call) the event was read from (categorical: few distinct values)", ""),
 )
 
 #: name -> dtype, in column order; pass to ``pl.DataFrame(schema=SCHEMA)``.
