@@ -486,7 +486,7 @@ class _Field:
     def _split(self) -> tuple[pl.Expr, tuple[str, ...], bool]:
         """(JSON text to look in, keys below it, whether the leaf is an array element)."""
         rest = self.rest
-        text = pl.col(self.column)
+        text = pl.col(self.column).cast(pl.String)  # some raw columns are categorical
         idx = [i for i, p in enumerate(rest) if isinstance(p, int)]
         if not idx:
             return text, tuple(rest), False  # type: ignore[arg-type]
