@@ -183,11 +183,11 @@ def discover_files(source: str | os.PathLike | Sequence[str | os.PathLike]) -> t
                 ignored.append(p)
             else:
                 files.append(p)
-    # the same file named twice is read once
+    # the same file named twice is read once (by absolute path: resolving links costs ~30 µs a file)
     seen: set[str] = set()
     unique = []
     for p in files:
-        key = os.path.realpath(p)
+        key = os.path.abspath(p)
         if key not in seen:
             seen.add(key)
             unique.append(p)
@@ -897,7 +897,7 @@ def default_cache_dir() -> Path:
 def _batch_key(batch: list[LogFile]) -> str:
     h = hashlib.sha256(f"trailkit-cache-{CACHE_VERSION}-{pl.__version__}".encode())
     for f in batch:
-        h.update(f"{os.path.realpath(f.path)}\0{f.size}\0{f.mtime_ns}\n".encode())
+        h.update(f"{os.path.abspath(f.path)}\0{f.size}\0{f.mtime_ns}\n".encode())
     return h.hexdigest()[:32]
 
 
