@@ -96,10 +96,8 @@ _ALL_FIELDS = (*_TEXT_FIELDS, *_RAW_FIELDS, *_OTHER_FIELDS, *_EXTRA_FIELDS)
 _STAGE1_SCHEMA = {name: pl.String for name in _ALL_FIELDS}
 # nested blocks are cut out of the record text by msgspec as exact bytes (see _record_struct)
 _BLOCK_FIELDS = (*_RAW_FIELDS, *_EXTRA_FIELDS)
-# text fields that never legitimately start with "{" (free text such as userAgent may); the fast
-# path reads every field as text, so an object there is found by this check (a number or a
-# boolean in a text field is read as its JSON text without a report; the careful path reports it)
-_ID_LIKE_FIELDS = tuple(f for f in _TEXT_FIELDS if f not in ("userAgent", "sourceIPAddress")) + ("errorCode",)
+# blocks that must be JSON objects (a text field of another type is caught by msgspec and
+# reported by the careful path; a block that is a plain string is caught by _normalise)
 _OBJECT_FIELDS = ("userIdentity", "requestParameters", "responseElements", "additionalEventData",
                   "serviceEventDetails", "tlsDetails", "addendum", "insightDetails")
 
@@ -698,9 +696,6 @@ def _normalise(stage1: pl.DataFrame, full_times: bool = False) -> pl.DataFrame:
                         pl.col("eventTime").str.slice(0, 40)))
         .when(pl.col("userIdentity").is_null() & (pl.col("eventType") != "AwsCloudTrailInsight").fill_null(True))
         .then(pl.lit("userIdentity|missing userIdentity; identity columns are null"))
-        .when(pl.any_horizontal(pl.col(c).str.starts_with("{") for c in _ID_LIKE_FIELDS))
-        .then(pl.coalesce([pl.when(pl.col(c).str.starts_with("{")).then(
-            pl.lit(f"{c}|expected text, got a JSON object; kept as JSON text")) for c in _ID_LIKE_FIELDS]))
         .when(pl.any_horizontal(~pl.col(c).str.starts_with("{") & ~pl.col(c).str.starts_with("[")
                                 for c in _OBJECT_FIELDS))
         .then(pl.coalesce([pl.when(~pl.col(c).str.starts_with("{") & ~pl.col(c).str.starts_with("[")).then(
