@@ -348,11 +348,8 @@ def _read_file(lf: LogFile) -> _Chunk:
         data = _gunzip(raw, path, chunk.problems)
         if data is None:
             return chunk
-        truncated = bool(chunk.problems)
-    else:
-        truncated = False
-    if truncated:
-        return _careful(chunk, data, truncated=True)
+        if chunk.problems:  # truncated or corrupt: keep the complete records decompressed
+            return _careful(chunk, data)
     _split_fast(chunk, data)
     if raw[:2] != b"\x1f\x8b" and path.lower().endswith(".gz"):
         failed = [p for p in chunk.problems if p.action == "skipped file"]
@@ -582,7 +579,7 @@ def _salvage(text: str) -> tuple[list[Any], str | None]:
     return values, (err if not values else None)
 
 
-def _careful(chunk: _Chunk, data: bytes, truncated: bool = False) -> _Chunk:
+def _careful(chunk: _Chunk, data: bytes) -> _Chunk:
     path = chunk.file.path
     try:
         text = data.decode("utf-8")
