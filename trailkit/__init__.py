@@ -15,8 +15,7 @@ Heavy or optional dependencies (boto3, altair, ipywidgets, jupyter) load on firs
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from trailkit._lazy import lazy_exports
 
 __version__ = "0.1.0"
 
@@ -51,14 +50,4 @@ _LAZY: dict[str, str] = {
 __all__ = sorted([*_LAZY, "__version__"])
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'trailkit' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return __all__
+__getattr__, __dir__ = lazy_exports('trailkit', _LAZY, globals())

@@ -15,8 +15,7 @@ Examples
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from trailkit._lazy import lazy_exports
 
 # public name -> module that defines it (imported on first attribute access)
 _LAZY: dict[str, str] = {
@@ -43,16 +42,4 @@ _LAZY: dict[str, str] = {
 __all__ = sorted(_LAZY)
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'trailkit.aws' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(
-        {*__all__, "session", "s3", "lookup", "audit", "remediation", "lambda_remediation"}
-    )
+__getattr__, __dir__ = lazy_exports('trailkit.aws', _LAZY, globals(), ("session", "s3", "lookup", "audit", "remediation", "lambda_remediation"))

@@ -21,8 +21,7 @@ True
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from trailkit._lazy import lazy_exports
 
 # name -> module; loaded on first use so that ``trailkit.attribution`` can import the shared
 # helpers in ``trailkit.scenarios._common`` without importing every scenario.
@@ -39,14 +38,4 @@ _LAZY: dict[str, str] = {
 __all__ = sorted(_LAZY)
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'trailkit.scenarios' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return __all__
+__getattr__, __dir__ = lazy_exports('trailkit.scenarios', _LAZY, globals())
