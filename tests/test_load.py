@@ -20,6 +20,18 @@ from trailkit.schema import SCHEMA
 from trailkit.times import to_utc
 
 DATA = Path(__file__).parent / "data"
+
+
+@pytest.fixture(autouse=True, params=["scanner", "msgspec"])
+def reader(request, monkeypatch):
+    """Every loader test runs twice: with the compiled scanner on every file, and without it."""
+    if request.param == "scanner":
+        pytest.importorskip("numba")
+        monkeypatch.setattr(trailkit.load, "_SCAN_MIN_BYTES", 0)
+    else:
+        monkeypatch.setattr(trailkit.load, "_SCAN_MIN_BYTES", 1 << 62)
+    return request.param
+
 CORPUS = DATA / "corpus"
 TRAILSCRAPER_GZ = CORPUS / "trailscraper" / "111111111111_CloudTrail_eu-central-1_20171211T1505Z_A6kvhMoVeCsc7v8U.json.gz"
 TRAILSCRAPER_JSON = TRAILSCRAPER_GZ.with_suffix("")
@@ -230,6 +242,10 @@ def bad_folder(tmp_path):
     write_log(folder / "x.json", [])
     (folder / "x.json").unlink()
     (folder / "latin1.json").write_bytes(raw.replace(b"UA-MARK", b"caf\xe9"))
+    # a bad byte inside a nested block (msgspec copies blocks without checking them)
+    raw = json.dumps({"Records": [record(500, requestParameters={"bucketName": "BLOCK-MARK"})]},
+                     separators=(",", ":")).encode()
+    (folder / "blockbyte.json").write_bytes(raw.replace(b"BLOCK-MARK", b"b\xffd"))
     return tmp_path
 
 
@@ -249,6 +265,8 @@ def test_bad_input_keeps_every_good_event_and_reports_the_rest(bad_folder):
     # non-UTF-8: both records kept, the bad byte replaced
     assert {record(400)["eventID"], record(401)["eventID"]} <= ids
     assert df.filter(pl.col("event_id") == record(401)["eventID"])["user_agent"].item() == "caf\ufffd"
+    params = df.filter(pl.col("event_id") == record(500)["eventID"])["request_parameters"].item()
+    assert json.loads(params) == {"bucketName": "b\ufffdd"}
 
     by_file = {}
     for p in rep.problems:
@@ -260,6 +278,7 @@ def test_bad_input_keeps_every_good_event_and_reports_the_rest(bad_folder):
     assert "not CloudTrail" in by_file["notcloudtrail.json"][0].reason
     assert "empty" in by_file["empty.json.gz"][0].reason
     assert "UTF-8" in by_file["latin1.json"][0].reason
+    assert "UTF-8" in by_file["blockbyte.json"][0].reason
     rec_probs = {(p.record, p.field, p.action) for p in by_file["records.json.gz"]}
     assert (1, "userIdentity", "kept") in rec_probs
     assert (2, "eventTime", "kept") in rec_probs

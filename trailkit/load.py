@@ -311,6 +311,7 @@ class _Chunk:
     records: list | None = None  # decoded records (fast path), turned into `stage1`
     data: bytes | None = None  # the decoded text, kept until the batch is parsed (fallback)
     stage1: pl.DataFrame | None = None  # the records as text columns (see _add_stage1)
+    scanned: Any = None  # where the values lie in ``data`` (trailkit._scan), for the compiled path
 
 
 def _gunzip(raw: bytes, path: str, problems: list[Problem]) -> bytes | None:
@@ -331,7 +332,7 @@ def _gunzip(raw: bytes, path: str, problems: list[Problem]) -> bytes | None:
         return part if part else None
 
 
-def _read_file(lf: LogFile) -> _Chunk:
+def _read_file(lf: LogFile, scanner: Any = None) -> _Chunk:
     chunk = _Chunk(lf)
     path = lf.path
     try:
@@ -350,7 +351,13 @@ def _read_file(lf: LogFile) -> _Chunk:
             return chunk
         if chunk.problems:  # truncated or corrupt: keep the complete records decompressed
             return _careful(chunk, data)
-    _split_fast(chunk, data)
+    found = None
+    if scanner is not None and data.lstrip()[:1] == b"{":
+        found = scanner.scan(np.frombuffer(data, np.uint8), _SCAN_SPEC)
+    if found is not None and found.error < 0:
+        chunk.data, chunk.scanned, chunk.count = data, found, found.count
+    else:
+        _split_fast(chunk, data)
     if raw[:2] != b"\x1f\x8b" and path.lower().endswith(".gz"):
         failed = [p for p in chunk.problems if p.action == "skipped file"]
         if failed:
@@ -379,7 +386,9 @@ def _split_fast(chunk: _Chunk, data: bytes) -> None:
     if data.startswith(_RECORDS_HEAD):
         try:
             chunk.records = _FILE_RECORDS.decode(data).Records
+            _check_utf8(data)
         except (msgspec.DecodeError, UnicodeDecodeError):
+            chunk.records = None
             _careful(chunk, data)
             return
         chunk.count = len(chunk.records)
@@ -431,6 +440,17 @@ def _split_fast(chunk: _Chunk, data: bytes) -> None:
     _decode_lines(chunk)
 
 
+def _check_utf8(data: bytes) -> None:
+    """Raise UnicodeDecodeError unless ``data`` is UTF-8.
+
+    msgspec checks the strings it decodes but copies ``Raw`` blocks as they are, so a bad byte
+    inside ``requestParameters`` would reach polars. ``isascii`` answers the usual case
+    without making a copy.
+    """
+    if not data.isascii():
+        data.decode("utf-8")
+
+
 def _decode_lines(chunk: _Chunk) -> None:
     """Decode record lines (one compact JSON object each) into typed records."""
     if chunk.frame is not None or not chunk.count:
@@ -438,6 +458,7 @@ def _decode_lines(chunk: _Chunk) -> None:
     array = b"[" + chunk.lines.replace(b"\n", b",") + b"]"
     try:
         chunk.records = _RECORD_LIST.decode(array)
+        _check_utf8(array)
     except (msgspec.DecodeError, UnicodeDecodeError):
         chunk.lines, chunk.count, chunk.records = b"", 0, None
         _careful(chunk, array)
@@ -450,8 +471,8 @@ def _raw_text_column(raws: list) -> pa.Array:
     """Exact JSON text of some ``msgspec.Raw`` values as one Arrow string array.
 
     One C-level pass (``map``/``join``) into one buffer, no Python object per value; empty
-    (absent) values and JSON ``null`` become null, found with numpy. msgspec has already
-    checked that the bytes are UTF-8.
+    (absent) values and JSON ``null`` become null, found with numpy. The caller has checked
+    that the bytes are UTF-8 (see _check_utf8).
     """
     n = len(raws)
     lens = np.fromiter(map(len, raws), dtype=np.int64, count=n)
@@ -473,6 +494,38 @@ def _raw_text_column(raws: list) -> pa.Array:
     )
 
 
+#: below this much input (file bytes) the msgspec path wins: loading the compiled scanner
+#: (numba) takes about 0.4 s
+_SCAN_MIN_BYTES = 16 << 20
+_SCAN_SPEC: Any = None
+_scanner_module: Any = False  # not tried yet
+
+
+def _scanner(total_bytes: int) -> Any:
+    """The compiled scanner (``trailkit._scan``) when it pays for itself and numba is there."""
+    global _scanner_module, _SCAN_SPEC
+    if total_bytes < _SCAN_MIN_BYTES or os.environ.get("TRAILKIT_NO_SCANNER"):
+        return None
+    if _scanner_module is False:
+        try:
+            from trailkit import _scan
+        except ImportError:  # pragma: no cover - numba has no wheel for this platform
+            _scanner_module = None
+        else:
+            _SCAN_SPEC = _scan.FieldSpec([*_STR_FIELDS, *_RAW_TEXT],
+                                         [True] * len(_STR_FIELDS) + [False] * len(_RAW_TEXT), time="eventTime")
+            _scanner_module = _scan
+    return _scanner_module
+
+
+def _scanned_frame(chunks: list[_Chunk]) -> pl.DataFrame:
+    """Files read by the compiled scanner → one stage-1 frame (same columns as _stage1_frame)."""
+    from trailkit import _scan
+
+    arrays = _scan.build_columns([c.data for c in chunks], [c.scanned for c in chunks], _SCAN_SPEC)
+    return pl.from_arrow(pa.table(dict(zip([*_SCAN_SPEC.names, "_time_us"], arrays, strict=True))))  # type: ignore[return-value]
+
+
 def _stage1_frame(records: list) -> pl.DataFrame:
     """Decoded records → the stage-1 frame (CloudTrail field names, every column text).
 
@@ -489,19 +542,23 @@ def _stage1_frame(records: list) -> pl.DataFrame:
 def _add_stage1(chunks: list[_Chunk]) -> list[_Chunk]:
     """Build the stage-1 frame of a whole batch at once, and give each file its slice."""
     fast = [c for c in chunks if c.frame is None and c.count and c.records is not None]
-    if fast:
-        frame = _stage1_frame([r for c in fast for r in c.records])  # type: ignore[union-attr]
+    scanned = [c for c in chunks if c.frame is None and c.count and c.scanned is not None]
+    decoded = None
+    if fast:  # the compiled scanner also parses eventTime: do the same here
+        decoded = _stage1_frame([r for c in fast for r in c.records])  # type: ignore[union-attr]
+        decoded = decoded.with_columns(parse_utc(pl.col("eventTime"), full=False).alias("_time_us"))
+    for group, frame in ((fast, decoded), (scanned, _scanned_frame(scanned) if scanned else None)):
         offset = 0
-        for c in fast:
-            c.stage1 = frame.slice(offset, c.count)
-            c.records = None
+        for c in group:
+            c.stage1 = frame.slice(offset, c.count)  # type: ignore[union-attr]
+            c.records = c.scanned = None
             offset += c.count
     return chunks
 
 
-def _read_batch(files: list[LogFile]) -> list[_Chunk]:
+def _read_batch(files: list[LogFile], scanner: Any = None) -> list[_Chunk]:
     """Read and decode every file of a batch (runs in a reader thread)."""
-    return _add_stage1([_read_file(f) for f in files])
+    return _add_stage1([_read_file(f, scanner) for f in files])
 
 
 def _jsonl(chunk: _Chunk, data: bytes) -> None:
@@ -659,7 +716,8 @@ def _normalise(stage1: pl.DataFrame, full_times: bool = False) -> pl.DataFrame:
         .then(pl.coalesce(parse_bool(mfa_used, "yes", "no"), pl.col("mfa_authenticated")))
         .otherwise(pl.col("mfa_authenticated"))
         .alias("mfa_authenticated"),
-        parse_utc(pl.col("eventTime"), full=full_times).alias("event_time"),
+        (pl.col("_time_us") if "_time_us" in stage1.columns and not full_times
+         else parse_utc(pl.col("eventTime"), full=full_times)).alias("event_time"),
         parse_bool(pl.col("readOnly").str.strip_chars('"')).alias("read_only"),
         parse_bool(pl.col("managementEvent").str.strip_chars('"')).alias("management_event"),
         nonempty(pl.col("errorCode")).alias("error_code"),
@@ -825,7 +883,7 @@ def _parse_chunks(chunks: list[_Chunk]) -> tuple[pl.DataFrame, list[Problem]]:
 _BATCH_BYTES = 48 << 20  # decompressed JSON per polars call
 
 
-def _prefetch(batches: list[list[LogFile]], workers: int) -> Iterator[list[_Chunk]]:
+def _prefetch(batches: list[list[LogFile]], workers: int, scanner: Any = None) -> Iterator[list[_Chunk]]:
     """Read and split the files of each batch on a thread pool, a couple of batches ahead.
 
     Gunzip releases the GIL and polars parses with the GIL released, so reading the next
@@ -833,20 +891,20 @@ def _prefetch(batches: list[list[LogFile]], workers: int) -> Iterator[list[_Chun
     """
     if workers <= 1 or len(batches) <= 1:
         for b in batches:
-            yield _read_batch(b)
+            yield _read_batch(b, scanner)
         return
     with ThreadPoolExecutor(max_workers=workers) as pool:
         ahead: list[Future[list[_Chunk]]] = []
         it = iter(batches)
         for b in it:
-            ahead.append(pool.submit(_read_batch, b))
+            ahead.append(pool.submit(_read_batch, b, scanner))
             if len(ahead) >= workers:
                 break
         while ahead:
             fut = ahead.pop(0)
             nxt = next(it, None)
             if nxt is not None:
-                ahead.append(pool.submit(_read_batch, nxt))
+                ahead.append(pool.submit(_read_batch, nxt, scanner))
             yield fut.result()
 
 
@@ -986,9 +1044,11 @@ def _load_batches(
         todo.append(b)
         results.append(None)
     todo_bytes = sum(max(f.size, 0) for b in todo for f in b)
-    # split: this process takes the first part, a worker process the rest
+    # the compiled scanner releases the GIL, so reader threads in this process use every core;
+    # without it, a worker process takes the later part of the batches
+    scanner = _scanner(todo_bytes)
     mine, theirs = todo, []
-    if workers >= 2 and len(todo) >= 2 and todo_bytes >= _PROCESS_MIN_BYTES:
+    if scanner is None and workers >= 2 and len(todo) >= 2 and todo_bytes >= _PROCESS_MIN_BYTES:
         acc, cut = 0, len(todo)
         for i, b in enumerate(todo):
             acc += sum(max(f.size, 0) for f in b)
@@ -1015,7 +1075,7 @@ def _load_batches(
             worker.stdin.write(pickle.dumps((theirs, out_dir, str(cache_dir) if cache else None,
                                              max(1, workers - 1))))
             worker.stdin.close()
-        for b, chunks in zip(mine, _prefetch(mine, workers), strict=True):
+        for b, chunks in zip(mine, _prefetch(mine, workers, scanner), strict=True):
             df, problems = _parse_chunks(chunks)
             report.extend(problems)
             report.files_read += len(b)
@@ -1056,30 +1116,42 @@ def _row_filter(start: datetime | None, end: datetime | None, regions, accounts)
     return pl.all_horizontal(conds)
 
 
-def _dedup_sort(df: pl.DataFrame) -> tuple[pl.DataFrame, int]:
+def _dedup_sort(owned: list[pl.DataFrame]) -> tuple[pl.DataFrame, int]:
     """Drop duplicate events and sort by time, one column at a time to keep memory low.
 
-    A plain ``df.filter(...).sort(...)`` holds two copies of every column at its peak; here the
-    row order is computed once and each column is gathered and released in turn.
+    ``owned`` is a one-item list the caller gives up: holding the frame in a local variable
+    would keep every old column alive while its sorted copy is made.
+
+    Duplicates are looked for by hash first (equal keys hash equal, so no repeated hash means
+    no duplicate); only when a hash repeats are the keys compared. A plain
+    ``df.filter(...).sort(...)`` holds two copies of every column at its peak; here the row
+    order is computed once and each column is rechunked (cheap for polars' string views, and it
+    makes the gather ten times faster), gathered and released in turn.
     Returns the frame and the number of duplicates dropped.
     """
-    order = df.select(
-        pl.int_range(pl.len(), dtype=pl.UInt32).alias("i"),
-        pl.col("event_time"),
-        (pl.struct(DEDUP_KEY).is_first_distinct() | pl.col("event_id").is_null()).alias("keep"),
-    )
-    dropped = order.height - int(order["keep"].sum())
-    order = order.filter("keep") if dropped else order
-    if not order["event_time"].is_sorted(nulls_last=True):
-        order = order.sort("event_time", maintain_order=True, nulls_last=True)
-    elif not dropped:
+    df = owned.pop()
+    if df.is_empty():
         return df, 0
+    keep = None
+    if df.select(pl.struct(DEDUP_KEY).hash().is_duplicated().any()).item():
+        keep = df.select(pl.struct(DEDUP_KEY).is_first_distinct() | pl.col("event_id").is_null())
+        keep = keep.to_series()
+        if keep.all():
+            keep = None
+    dropped = 0 if keep is None else int(df.height - keep.sum())
+    times = df.get_column("event_time")
+    if keep is None and times.is_sorted(nulls_last=True):
+        return df, 0
+    order = pl.DataFrame({"i": pl.int_range(df.height, dtype=pl.UInt32, eager=True), "t": times})
+    if keep is not None:
+        order = order.filter(keep)
+    if not order["t"].is_sorted(nulls_last=True):
+        order = order.sort("t", maintain_order=True, nulls_last=True)
     idx = order["i"]
-    del order
+    del order, keep, times
     out: dict[str, pl.Series] = {}
-    for name in df.columns:
-        out[name] = df.get_column(name).gather(idx)
-        df = df.drop(name)
+    for name in df.columns:  # drop_in_place: DataFrame.drop would build a new frame each time
+        out[name] = df.drop_in_place(name).rechunk().gather(idx)
     return pl.DataFrame(out), dropped
 
 
@@ -1152,7 +1224,9 @@ def _load(
         del results, frames
         if cond is not None:
             df = df.filter(cond)
-    df, report.duplicates_dropped = _dedup_sort(df)
+    owned = [df]
+    del df
+    df, report.duplicates_dropped = _dedup_sort(owned)
     report.events = df.height
     if use_cache:
         _write_parquet(df, result, report.problems)
@@ -1302,7 +1376,7 @@ def normalize_records(
     df, problems = _parse_chunks(_add_stage1([chunk]))
     rep.extend(problems)
     rep.files_read += 1
-    out, rep.duplicates_dropped = _dedup_sort(df)
+    out, rep.duplicates_dropped = _dedup_sort([df])
     rep.events = out.height
     _report_problems(rep, on_error)
     return out
