@@ -57,7 +57,7 @@ except ImportError:  # pragma: no cover
 OnError = Literal["warn", "raise", "ignore"]
 
 #: bump when the normalised output changes, so old cache files are not reused
-CACHE_VERSION = "1"
+CACHE_VERSION = "2"
 
 # CloudTrail top-level field -> normalised column (text columns copied as they are)
 _TEXT_FIELDS: dict[str, str] = {
@@ -653,7 +653,6 @@ def _careful(chunk: _Chunk, data: bytes) -> _Chunk:
     if err:
         chunk.problems.append(Problem(path, f"invalid JSON part-way through: {err}", action="kept"))
     cols: dict[str, list[Any]] = {name: [] for name in _ALL_FIELDS}
-    cols["_ui_clean"] = []
     cols["_record"] = []
     known = set(_ALL_FIELDS)
     extras: list[str | None] = []
@@ -679,11 +678,10 @@ def _careful(chunk: _Chunk, data: bytes) -> _Chunk:
             chunk.problems.append(Problem(path, f"userIdentity is {type(ui).__name__}, not an object; "
                                                 f"identity columns are null", record=i,
                                           field="userIdentity", action="kept"))
-        cols["_ui_clean"].append(_clean_identity(ui))
         cols["_record"].append(i)
         unknown = {k: v for k, v in rec.items() if k not in known}
         extras.append(json.dumps(unknown, ensure_ascii=False) if unknown else None)
-    frame = pl.DataFrame(cols, schema={**_STAGE1_SCHEMA, "_ui_clean": pl.String, "_record": pl.Int64})
+    frame = pl.DataFrame(cols, schema={**_STAGE1_SCHEMA, "_record": pl.Int64})
     chunk.frame = frame.with_columns(pl.Series("_unknown", extras, dtype=pl.String))
     chunk.count = frame.height
     return chunk
@@ -699,23 +697,12 @@ def _normalise(stage1: pl.DataFrame, full_times: bool = False) -> pl.DataFrame:
     Staged ``with_columns`` on a lazy frame so every parse (userIdentity JSON, times) runs
     once, and polars runs the expressions of each stage in parallel.
     """
-    # identity columns depend only on the userIdentity text, and a log holds few distinct ones
-    # (one per principal and session): derive them once per distinct text, then join
-    ui_key = "_ui_clean" if "_ui_clean" in stage1.columns else "userIdentity"
-    distinct = stage1.lazy().select(pl.col(ui_key).unique().alias("_ui_key")).with_columns(
-        pl.col("_ui_key").str.json_decode(USER_IDENTITY_DTYPE).alias("_ui"),
-        pl.lit(None, pl.String).alias("_no_event"),
-    )
-    identities = identity_columns(distinct, "_ui", "_no_event", "_no_event", full_times=full_times).drop(
-        "_ui", "_no_event")
+    # the identity columns are added once for the whole load (see _add_identities); here only
+    # what ConsoleLogin says about MFA, which lives in additionalEventData, not in the session
     mfa_used = pl.col("additionalEventData").str.extract(r'"MFAUsed"\s*:\s*"([^"]*)"', 1)
-    lf = stage1.lazy().join(identities, left_on=ui_key, right_on="_ui_key", how="left",
-                            maintain_order="left").with_columns(
-        # ConsoleLogin says whether MFA was used in additionalEventData, not in the session
-        pl.when(pl.col("eventName") == "ConsoleLogin")
-        .then(pl.coalesce(parse_bool(mfa_used, "yes", "no"), pl.col("mfa_authenticated")))
-        .otherwise(pl.col("mfa_authenticated"))
-        .alias("mfa_authenticated"),
+    lf = stage1.lazy().with_columns(
+        pl.when(pl.col("eventName") == "ConsoleLogin").then(parse_bool(mfa_used, "yes", "no"))
+        .alias("_console_mfa"),
         (pl.col("_time_us") if "_time_us" in stage1.columns and not full_times
          else parse_utc(pl.col("eventTime"), full=full_times)).alias("event_time"),
         parse_bool(pl.col("readOnly").str.strip_chars('"')).alias("read_only"),
@@ -765,20 +752,73 @@ def _normalise(stage1: pl.DataFrame, full_times: bool = False) -> pl.DataFrame:
     )
     renames = [pl.col(src).alias(dst) for src, dst in {**_TEXT_FIELDS, **_RAW_FIELDS}.items()]
     keep = [c for c in ("_record", "_row") if c in stage1.columns]
-    derived = [c for c in SCHEMA if c not in set(_TEXT_FIELDS.values()) | set(_RAW_FIELDS.values())
+    derived = [c for c in _BATCH_SCHEMA if c not in set(_TEXT_FIELDS.values()) | set(_RAW_FIELDS.values())
                | {"extra_fields"}]
     out = lf.select(*renames, *(pl.col(c) for c in derived), extra.alias("extra_fields"),
                     problem, *keep).collect()
     if not full_times:
         # the fast time parse takes only the trail form; re-parse if anything else is there
-        odd = out.select(
-            (pl.col("event_time").is_null() & pl.col("_problem").is_not_null()).any()
-            | (pl.col("session_created").is_null()
-               & pl.col("user_identity").str.contains('"creationDate"', literal=True)).any()
-        ).item()
+        odd = out.select((pl.col("event_time").is_null() & pl.col("_problem").is_not_null()).any()).item()
         if odd:
             return _normalise(stage1, full_times=True)
     return out
+
+
+def _identity_names() -> list[str]:
+    probe = pl.LazyFrame({"_ui": [None], "e": [None]}, schema={"_ui": USER_IDENTITY_DTYPE, "e": pl.String})
+    return [c for c in identity_columns(probe, "_ui", "e", "e").collect_schema() if c not in ("_ui", "e")]
+
+
+#: columns derived from userIdentity, added once per load after the batches are joined
+_IDENTITY_COLUMNS = _identity_names()
+#: what each batch (and each per-batch cache file) holds: the schema without the identity
+#: columns, plus what ConsoleLogin said about MFA
+_BATCH_SCHEMA = {**{c: t for c, t in SCHEMA.items() if c not in _IDENTITY_COLUMNS}, "_console_mfa": pl.Boolean}
+
+
+def _identity_table(texts: pl.Series, full_times: bool = False) -> pl.DataFrame:
+    """Identity columns for each distinct ``userIdentity`` text (``_ui_key``).
+
+    A text whose leaves have unexpected types (a number where the schema says text) cannot
+    be decoded as a whole; then every text is decoded on its own with such leaves turned into
+    text first, which is slow but keeps the record's identity.
+    """
+    frame = pl.DataFrame({"_ui_key": texts}).with_columns(pl.lit(None, pl.String).alias("_no_event"))
+    try:
+        decoded = frame.with_columns(pl.col("_ui_key").str.json_decode(USER_IDENTITY_DTYPE).alias("_ui"))
+    except Exception:  # noqa: BLE001 - polars raises ComputeError or SchemaError here
+        cleaned = [_clean_identity(_json_or_none(t)) for t in texts.to_list()]
+        decoded = frame.with_columns(pl.Series("_c", cleaned, dtype=pl.String).str.json_decode(
+            USER_IDENTITY_DTYPE).alias("_ui"))
+    table = identity_columns(decoded.lazy(), "_ui", "_no_event", "_no_event",
+                             full_times=full_times).drop("_ui", "_no_event").collect()
+    if not full_times and table.select((pl.col("session_created").is_null() & pl.col("_ui_key").str.contains(
+            '"creationDate"', literal=True)).any()).item():
+        return _identity_table(texts, full_times=True)  # a creationDate not in the usual form
+    return table
+
+
+def _json_or_none(text: str | None) -> Any:
+    try:
+        return json.loads(text) if text is not None else None
+    except ValueError:  # the careful path keeps a non-JSON userIdentity as plain text
+        return None
+
+
+def _add_identities(df: pl.DataFrame) -> pl.DataFrame:
+    """Add the identity columns to a whole load: derived once per distinct ``userIdentity``.
+
+    A log holds few distinct identities (one per principal and session), so this costs far
+    less than deriving them per batch, and the columns are made once, after the sort.
+    """
+    if "_console_mfa" not in df.columns:
+        return df
+    texts = df.get_column("user_identity").unique().drop_nulls().cast(pl.String)
+    table = _identity_table(texts).with_columns(pl.col("_ui_key").cast(df.schema["user_identity"]))
+    out = df.join(table, left_on="user_identity", right_on="_ui_key", how="left", maintain_order="left")
+    return out.with_columns(
+        pl.coalesce(pl.col("_console_mfa"), pl.col("mfa_authenticated")).alias("mfa_authenticated")
+    ).select([pl.col(c).cast(t) for c, t in SCHEMA.items()])
 
 
 def _problems_from(df: pl.DataFrame, offsets: dict[str, int]) -> list[Problem]:
@@ -803,7 +843,7 @@ def _finish(df: pl.DataFrame) -> pl.DataFrame:
         if skip.any():
             df = df.filter(~skip)
     return df.drop([c for c in ("_problem", "_record", "_row") if c in df.columns]).select(
-        [pl.col(c).cast(t) for c, t in SCHEMA.items()]
+        [pl.col(c).cast(t) for c, t in _BATCH_SCHEMA.items()]
     )
 
 
@@ -811,7 +851,7 @@ def _fast_batch(chunks: list[_Chunk]) -> tuple[pl.DataFrame | None, list[Problem
     """Normalise the decoded records of several files in one go; None when it fails."""
     chunks = [c for c in chunks if c.count]
     if not chunks:
-        return pl.DataFrame(schema=SCHEMA), []
+        return pl.DataFrame(schema=_BATCH_SCHEMA), []
     if any(c.stage1 is None or c.stage1.height != c.count for c in chunks):
         return None, []
     stage1 = pl.concat([c.stage1 for c in chunks], rechunk=False)  # type: ignore[misc]
@@ -830,7 +870,7 @@ def _fast_batch(chunks: list[_Chunk]) -> tuple[pl.DataFrame | None, list[Problem
     )
     try:
         df = _normalise(stage1)
-    except Exception:  # noqa: BLE001 - a userIdentity leaf of the wrong type: retry per file
+    except Exception:  # noqa: BLE001 - anything unexpected: retry file by file
         return None, []
     return df, _problems_from(df, offsets)
 
@@ -838,7 +878,7 @@ def _fast_batch(chunks: list[_Chunk]) -> tuple[pl.DataFrame | None, list[Problem
 def _careful_frame(chunk: _Chunk) -> tuple[pl.DataFrame, list[Problem]]:
     frame = chunk.frame
     if frame is None:
-        return pl.DataFrame(schema=SCHEMA), []
+        return pl.DataFrame(schema=_BATCH_SCHEMA), []
     frame = frame.with_columns(pl.lit(chunk.file.path, pl.String).alias("source_file"))
     df = _normalise(frame)
     return df, _problems_from(df, {})
@@ -872,7 +912,7 @@ def _parse_chunks(chunks: list[_Chunk]) -> tuple[pl.DataFrame, list[Problem]]:
         c.data = c.lines = None  # type: ignore[assignment]
     frames = [_finish(f) for f in frames if f.height]
     if not frames:
-        return pl.DataFrame(schema=SCHEMA), problems
+        return pl.DataFrame(schema=_BATCH_SCHEMA), problems
     return pl.concat(frames, how="vertical"), problems
 
 
@@ -880,7 +920,7 @@ def _parse_chunks(chunks: list[_Chunk]) -> tuple[pl.DataFrame, list[Problem]]:
 # batches, threads, cache
 
 
-_BATCH_BYTES = 48 << 20  # decompressed JSON per polars call
+_BATCH_BYTES = 96 << 20  # decompressed JSON per polars call
 
 
 def _prefetch(batches: list[list[LogFile]], workers: int, scanner: Any = None) -> Iterator[list[_Chunk]]:
@@ -1215,18 +1255,19 @@ def _load(
                             workers=workers or min(2, os.cpu_count() or 2))
     cond = _row_filter(t0, t1, regions, accounts)
     if results and isinstance(results[0], Path):
-        lf = pl.scan_parquet(results, schema=SCHEMA)
+        lf = pl.scan_parquet(results, schema=_BATCH_SCHEMA)
         df = (lf.filter(cond) if cond is not None else lf).collect()
     else:
         # eager and without rechunking: a lazy concat would copy every column once more
         frames = [r for r in results if r is not None and r.height]
-        df = pl.concat(frames, how="vertical", rechunk=False) if frames else pl.DataFrame(schema=SCHEMA)
+        df = pl.concat(frames, how="vertical", rechunk=False) if frames else pl.DataFrame(schema=_BATCH_SCHEMA)
         del results, frames
         if cond is not None:
             df = df.filter(cond)
     owned = [df]
     del df
     df, report.duplicates_dropped = _dedup_sort(owned)
+    df = _add_identities(df)
     report.events = df.height
     if use_cache:
         _write_parquet(df, result, report.problems)
@@ -1377,6 +1418,7 @@ def normalize_records(
     rep.extend(problems)
     rep.files_read += 1
     out, rep.duplicates_dropped = _dedup_sort([df])
+    out = _add_identities(out)
     rep.events = out.height
     _report_problems(rep, on_error)
     return out
