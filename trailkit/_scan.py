@@ -37,10 +37,10 @@ _TABLE_BITS = 10
 _TABLE_MASK = (1 << _TABLE_BITS) - 1
 
 
-@njit(cache=True, nogil=True, inline="always")
-def _hash(buf, s, e):
-    n = e - s
-    return (n * 31 + buf[s] * 7 + buf[e - 1] * 131 + buf[s + n // 2] * 17) & _TABLE_MASK
+def _key_hash(key: bytes) -> int:
+    """The slot of a key in FieldSpec.table; _scan computes the same formula inline."""
+    n = len(key)
+    return (n * 31 + key[0] * 7 + key[-1] * 131 + key[n // 2] * 17) & _TABLE_MASK
 
 
 @dataclass
@@ -66,8 +66,7 @@ class FieldSpec:
         np.cumsum([len(k) for k in keys], out=self.key_start[1:])
         self.table = np.full(1 << _TABLE_BITS, -1, np.int32)
         for i, k in enumerate(keys):
-            arr = np.frombuffer(k, np.uint8)
-            slot = int(_hash(arr, 0, len(k)))
+            slot = _key_hash(k)
             while self.table[slot] != -1:
                 slot = (slot + 1) & _TABLE_MASK
             self.table[slot] = i
@@ -80,8 +79,8 @@ class Scanned:
     """Where each captured value of each record lies in one file's bytes."""
 
     count: int  # records
-    starts: np.ndarray  # (count, fields) int64: first byte of the value (inside the quotes for text)
-    ends: np.ndarray  # (count, fields) int64: one past the last byte
+    starts: np.ndarray  # (count, fields) int32: first byte of the value (its opening quote for text)
+    ends: np.ndarray  # (count, fields) int32: one past the last byte
     kinds: np.ndarray  # (count, fields) uint8: ABSENT, STRING, ... (see the module constants)
     sizes: np.ndarray  # (fields,) int64: bytes of the non-null values of each field (an upper bound)
     error: int  # -1, or the byte position where the file stopped being what we read
@@ -241,6 +240,13 @@ def _word_end(buf, i, n, c):
 
 
 _HEAD = np.frombuffer(b'"Records"', np.uint8).copy()
+#: bytes that end the fast loop over a string: the closing quote (1), and a backslash, a
+#: control character or a non-ASCII byte (2), which need the careful read
+_SPECIAL = np.zeros(256, np.uint8)
+_SPECIAL[:32] = 2
+_SPECIAL[128:] = 2
+_SPECIAL[92] = 2
+_SPECIAL[34] = 1
 
 
 # grammar states inside a container (the token loop of _scan)
@@ -248,7 +254,7 @@ _VALUE, _VALUE_OR_CLOSE, _KEY_OR_CLOSE, _KEY, _COLON, _COMMA_OR_CLOSE = range(6)
 
 
 @njit(cache=True, nogil=True)
-def _scan(buf, table, key_bytes, key_start, is_text, head):
+def _scan(buf, table, key_bytes, key_start, is_text, head, special):
     """Scan one ``{"Records": [...]}`` file. Returns (count, starts, ends, kinds, error).
 
     One token loop over the whole file with an explicit stack of open brackets: depth 1 is
@@ -263,8 +269,8 @@ def _scan(buf, table, key_bytes, key_start, is_text, head):
     one = np.uint64(1)
     sizes = np.zeros(nfields, np.int64)
     cap = max(16, n // 1024)
-    starts = np.empty((cap, nfields), np.int64)
-    ends = np.empty((cap, nfields), np.int64)
+    starts = np.empty((cap, nfields), np.int32)  # a file is far below 2 GiB (see scan)
+    ends = np.empty((cap, nfields), np.int32)
     kinds = np.zeros((cap, nfields), np.uint8)
     stack = np.empty(512, np.uint8)
     count = 0
@@ -296,19 +302,14 @@ def _scan(buf, table, key_bytes, key_start, is_text, head):
         if i >= n:
             return count, starts, ends, kinds, sizes, i
         c = buf[i]
-        if c == 32 or c == 10 or c == 13 or c == 9:
-            i += 1
-            continue
         done = False  # a value ended at this depth
-        if c == 34:  # a string: key or value
+        if c == 34:  # a string: key or value (the common case first)
             u = np.uint64(i + 1)  # unsigned: numba then skips the negative-index check
             slow = False
-            while u < un:
-                x = buf[u]
-                if x == 34:
-                    break
-                if x == 92 or x < 32 or x >= 128:
-                    slow = True
+            while u < un:  # one table look-up per byte: 1 = quote, 2 = needs the careful read
+                t = special[buf[u]]
+                if t:
+                    slow = t == 2
                     break
                 u += one
             j = np.int64(u)
@@ -376,8 +377,8 @@ def _scan(buf, table, key_bytes, key_start, is_text, head):
                     return count, starts, ends, kinds, sizes, i
                 if count == cap:
                     cap *= 2
-                    s2 = np.empty((cap, nfields), np.int64)
-                    e2 = np.empty((cap, nfields), np.int64)
+                    s2 = np.empty((cap, nfields), np.int32)
+                    e2 = np.empty((cap, nfields), np.int32)
                     k2 = np.zeros((cap, nfields), np.uint8)
                     s2[:count] = starts[:count]
                     e2[:count] = ends[:count]
@@ -409,6 +410,9 @@ def _scan(buf, table, key_bytes, key_start, is_text, head):
                 state = _COMMA_OR_CLOSE
                 continue
             done = True
+        elif c == 32 or c == 10 or c == 13 or c == 9:  # whitespace (rare in delivered logs)
+            i += 1
+            continue
         else:  # number, true, false, null
             if state != _VALUE and state != _VALUE_OR_CLOSE:
                 return count, starts, ends, kinds, sizes, i
@@ -470,8 +474,11 @@ def scan(buf: np.ndarray, spec: FieldSpec) -> Scanned:
     >>> scan(np.frombuffer(b'{"Records":[{"a":01}]}', np.uint8), FieldSpec(["a"], [True])).error
     17
     """
+    if buf.shape[0] >= 1 << 31:  # offsets are int32: leave a giant file to msgspec
+        empty = np.zeros((0, spec.count), np.int32)
+        return Scanned(0, empty, empty, empty.astype(np.uint8), np.zeros(spec.count, np.int64), 0)
     count, starts, ends, kinds, sizes, error = _scan(buf, spec.table, spec.key_bytes, spec.key_start,
-                                                     spec.is_text, _HEAD)
+                                                     spec.is_text, _HEAD, _SPECIAL)
     return Scanned(count, starts[:count], ends[:count], kinds[:count], sizes, int(error))
 
 

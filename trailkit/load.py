@@ -24,13 +24,14 @@ second load of the same files reads Parquet instead of JSON. Speed and memory ar
 from __future__ import annotations
 
 import contextlib
+import functools
 import glob as _glob
 import hashlib
 import json
 import os
 import re
 import zlib
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -53,6 +54,10 @@ try:  # python-isal gunzips about twice as fast as zlib; fall back when it is mi
     from isal import igzip as _gzip
 except ImportError:  # pragma: no cover
     import gzip as _gzip  # type: ignore[no-redef]
+try:  # libdeflate is faster still for a whole single-member file (see _gunzip)
+    import deflate as _deflate
+except ImportError:  # pragma: no cover
+    _deflate = None
 
 OnError = Literal["warn", "raise", "ignore"]
 
@@ -315,7 +320,20 @@ class _Chunk:
 
 
 def _gunzip(raw: bytes, path: str, problems: list[Problem]) -> bytes | None:
-    """Decompress; on a truncated or corrupt stream keep what decompressed and report it."""
+    """Decompress; on a truncated or corrupt stream keep what decompressed and report it.
+
+    libdeflate first: it checks the CRC of the member it reads but says nothing about bytes
+    after it and may return nothing for a cut-off file, so its answer is used only when the
+    gzip trailer's length (ISIZE, the last four bytes) matches. Anything else — several
+    members, a cut, garbage — goes to python-isal, which reads every member and reports.
+    """
+    if _deflate is not None and len(raw) > 18:
+        try:
+            out = _deflate.gzip_decompress(raw)
+        except Exception:  # noqa: BLE001 - DeflateError, or anything odd: use the careful reader
+            out = None
+        if out is not None and len(out) & 0xFFFFFFFF == int.from_bytes(raw[-4:], "little") and (out or len(raw) < 64):
+            return out
     try:
         return _gzip.decompress(raw)
     except Exception as exc:  # noqa: BLE001 - isal and zlib raise different types
@@ -332,7 +350,7 @@ def _gunzip(raw: bytes, path: str, problems: list[Problem]) -> bytes | None:
         return part if part else None
 
 
-def _read_file(lf: LogFile, scanner: Any = None) -> _Chunk:
+def _read_file(lf: LogFile, scanner: Future | None = None) -> _Chunk:
     chunk = _Chunk(lf)
     path = lf.path
     try:
@@ -352,8 +370,9 @@ def _read_file(lf: LogFile, scanner: Any = None) -> _Chunk:
         if chunk.problems:  # truncated or corrupt: keep the complete records decompressed
             return _careful(chunk, data)
     found = None
-    if scanner is not None and data.lstrip()[:1] == b"{":
-        found = scanner.scan(np.frombuffer(data, np.uint8), _SCAN_SPEC)
+    module = scanner.result() if scanner is not None else None
+    if module is not None and data.lstrip()[:1] == b"{":
+        found = module.scan(np.frombuffer(data, np.uint8), _SCAN_SPEC)
     if found is not None and found.error < 0:
         chunk.data, chunk.scanned, chunk.count = data, found, found.count
     else:
@@ -501,11 +520,32 @@ _SCAN_SPEC: Any = None
 _scanner_module: Any = False  # not tried yet
 
 
-def _scanner(total_bytes: int) -> Any:
-    """The compiled scanner (``trailkit._scan``) when it pays for itself and numba is there."""
-    global _scanner_module, _SCAN_SPEC
+def _scanner(total_bytes: int) -> Future | None:
+    """The compiled scanner (``trailkit._scan``) when it pays for itself, as a future.
+
+    Loading numba takes about 0.4 s: it happens on a thread while the first files are read
+    and gunzipped. The future's result is None when numba is not installed.
+    """
     if total_bytes < _SCAN_MIN_BYTES or os.environ.get("TRAILKIT_NO_SCANNER"):
         return None
+    future: Future = Future()
+    if _scanner_module is not False:
+        future.set_result(_scanner_module)
+        return future
+    import threading
+
+    def load() -> None:
+        try:
+            future.set_result(_import_scanner())
+        except BaseException as exc:  # noqa: BLE001 - handed to the reader threads
+            future.set_exception(exc)
+
+    threading.Thread(target=load, name="trailkit-scanner-import", daemon=True).start()
+    return future
+
+
+def _import_scanner() -> Any:
+    global _scanner_module, _SCAN_SPEC
     if _scanner_module is False:
         try:
             from trailkit import _scan
@@ -514,6 +554,7 @@ def _scanner(total_bytes: int) -> Any:
         else:
             _SCAN_SPEC = _scan.FieldSpec([*_STR_FIELDS, *_RAW_TEXT],
                                          [True] * len(_STR_FIELDS) + [False] * len(_RAW_TEXT), time="eventTime")
+            _scan.warm()  # load the machine code now, on this thread, not in the first read
             _scanner_module = _scan
     return _scanner_module
 
@@ -556,7 +597,7 @@ def _add_stage1(chunks: list[_Chunk]) -> list[_Chunk]:
     return chunks
 
 
-def _read_batch(files: list[LogFile], scanner: Any = None) -> list[_Chunk]:
+def _read_batch(files: list[LogFile], scanner: Future | None = None) -> list[_Chunk]:
     """Read and decode every file of a batch (runs in a reader thread)."""
     return _add_stage1([_read_file(f, scanner) for f in files])
 
@@ -805,16 +846,25 @@ def _json_or_none(text: str | None) -> Any:
         return None
 
 
-def _add_identities(df: pl.DataFrame) -> pl.DataFrame:
-    """Add the identity columns to a whole load: derived once per distinct ``userIdentity``.
+def _dedup_sort_identify(owned: list[pl.DataFrame]) -> tuple[pl.DataFrame, int]:
+    """The end of every load: drop duplicates, sort by time, add the identity columns.
 
-    A log holds few distinct identities (one per principal and session), so this costs far
-    less than deriving them per batch, and the columns are made once, after the sort.
+    The identity columns are derived once per distinct ``userIdentity`` (a log holds few:
+    one per principal and session), on a second thread while the sort runs, and joined
+    after it, so they are made once and never sorted.
     """
-    if "_console_mfa" not in df.columns:
-        return df
+    df = owned[0]
     texts = df.get_column("user_identity").unique().drop_nulls().cast(pl.String)
-    table = _identity_table(texts).with_columns(pl.col("_ui_key").cast(df.schema["user_identity"]))
+    ui_dtype = df.schema["user_identity"]
+    del df
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        table = pool.submit(_identity_table, texts)
+        df, dropped = _dedup_sort(owned, pool)
+        return _add_identities(df, table.result().with_columns(pl.col("_ui_key").cast(ui_dtype))), dropped
+
+
+def _add_identities(df: pl.DataFrame, table: pl.DataFrame) -> pl.DataFrame:
+    """Join the identity columns (``table`` from _identity_table) onto a batch-schema frame."""
     out = df.join(table, left_on="user_identity", right_on="_ui_key", how="left", maintain_order="left")
     return out.with_columns(
         pl.coalesce(pl.col("_console_mfa"), pl.col("mfa_authenticated")).alias("mfa_authenticated")
@@ -923,29 +973,35 @@ def _parse_chunks(chunks: list[_Chunk]) -> tuple[pl.DataFrame, list[Problem]]:
 _BATCH_BYTES = 96 << 20  # decompressed JSON per polars call
 
 
-def _prefetch(batches: list[list[LogFile]], workers: int, scanner: Any = None) -> Iterator[list[_Chunk]]:
-    """Read and split the files of each batch on a thread pool, a couple of batches ahead.
+def _prefetch(batches: list[list[LogFile]], workers: int, task: Callable[[list[LogFile]], Any]) -> Iterator[Any]:
+    """``task(batch)`` for each batch on a thread pool, ``workers`` batches at a time, in order.
 
-    Gunzip releases the GIL and polars parses with the GIL released, so reading the next
-    batches overlaps with parsing this one.
+    Gunzip, the compiled scanner and polars all release the GIL, so the threads use every
+    core; each thread takes a batch from its files to its normalised frame.
     """
     if workers <= 1 or len(batches) <= 1:
         for b in batches:
-            yield _read_batch(b, scanner)
+            yield task(b)
         return
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        ahead: list[Future[list[_Chunk]]] = []
+        ahead: list[Future[Any]] = []
         it = iter(batches)
         for b in it:
-            ahead.append(pool.submit(_read_batch, b, scanner))
+            ahead.append(pool.submit(task, b))
             if len(ahead) >= workers:
                 break
         while ahead:
             fut = ahead.pop(0)
             nxt = next(it, None)
             if nxt is not None:
-                ahead.append(pool.submit(_read_batch, nxt, scanner))
+                ahead.append(pool.submit(task, nxt))
             yield fut.result()
+
+
+def _parse_batch(files: list[LogFile], scanner: Future | None, cache_dir: Path | None):
+    """One batch from its files to its normalised frame (or cache file) and problems."""
+    df, problems = _parse_chunks(_read_batch(files, scanner))
+    return _store_batch(df, problems, files, cache_dir), problems
 
 
 def _batches(files: list[LogFile]) -> list[list[LogFile]]:
@@ -1032,9 +1088,8 @@ def _worker_batches(batches: list[list[LogFile]], out_dir: str, cache_dir: str |
     """
     out: list[tuple[str, list[Problem]]] = []
     cdir = Path(cache_dir) if cache_dir else None
-    for i, (b, chunks) in enumerate(zip(batches, _prefetch(batches, threads), strict=True)):
-        df, problems = _parse_chunks(chunks)
-        stored = _store_batch(df, problems, b, cdir)
+    task = functools.partial(_parse_batch, scanner=None, cache_dir=cdir)
+    for i, (stored, problems) in enumerate(_prefetch(batches, threads, task)):
         if isinstance(stored, pl.DataFrame):
             path = os.path.join(out_dir, f"batch-{i:05d}.arrow")
             stored.write_ipc(path, compression="uncompressed")
@@ -1115,13 +1170,13 @@ def _load_batches(
             worker.stdin.write(pickle.dumps((theirs, out_dir, str(cache_dir) if cache else None,
                                              max(1, workers - 1))))
             worker.stdin.close()
-        for b, chunks in zip(mine, _prefetch(mine, workers, scanner), strict=True):
-            df, problems = _parse_chunks(chunks)
+        task = functools.partial(_parse_batch, scanner=scanner, cache_dir=cache_dir if cache else None)
+        for b, (stored, problems) in zip(mine, _prefetch(mine, workers, task), strict=True):
             report.extend(problems)
             report.files_read += len(b)
             if bar:
                 bar.update(sum(max(f.size, 0) for f in b))
-            parsed.append(_store_batch(df, problems, b, cache_dir if cache else None))
+            parsed.append(stored)
         if worker is not None:
             assert worker.stdout is not None
             answer = worker.stdout.read()
@@ -1156,7 +1211,7 @@ def _row_filter(start: datetime | None, end: datetime | None, regions, accounts)
     return pl.all_horizontal(conds)
 
 
-def _dedup_sort(owned: list[pl.DataFrame]) -> tuple[pl.DataFrame, int]:
+def _dedup_sort(owned: list[pl.DataFrame], pool: ThreadPoolExecutor | None = None) -> tuple[pl.DataFrame, int]:
     """Drop duplicate events and sort by time, one column at a time to keep memory low.
 
     ``owned`` is a one-item list the caller gives up: holding the frame in a local variable
@@ -1166,7 +1221,8 @@ def _dedup_sort(owned: list[pl.DataFrame]) -> tuple[pl.DataFrame, int]:
     no duplicate); only when a hash repeats are the keys compared. A plain
     ``df.filter(...).sort(...)`` holds two copies of every column at its peak; here the row
     order is computed once and each column is rechunked (cheap for polars' string views, and it
-    makes the gather ten times faster), gathered and released in turn.
+    makes the gather ten times faster), gathered and released in turn, on ``pool``'s threads
+    when given (polars releases the GIL).
     Returns the frame and the number of duplicates dropped.
     """
     df = owned.pop()
@@ -1189,10 +1245,15 @@ def _dedup_sort(owned: list[pl.DataFrame]) -> tuple[pl.DataFrame, int]:
         order = order.sort("t", maintain_order=True, nulls_last=True)
     idx = order["i"]
     del order, keep, times
-    out: dict[str, pl.Series] = {}
-    for name in df.columns:  # drop_in_place: DataFrame.drop would build a new frame each time
-        out[name] = df.drop_in_place(name).rechunk().gather(idx)
-    return pl.DataFrame(out), dropped
+    names = df.columns
+    columns = {name: df.get_column(name) for name in names}
+    del df  # from here on each old column lives only in `columns` until it is gathered
+
+    def gather(name: str) -> pl.Series:
+        return columns.pop(name).rechunk().gather(idx)
+
+    gathered = list(pool.map(gather, names)) if pool is not None else [gather(n) for n in names]
+    return pl.DataFrame(gathered), dropped
 
 
 def _write_parquet(df: pl.DataFrame, path: Path, problems: list[Problem]) -> None:
@@ -1252,7 +1313,7 @@ def _load(
             report.from_cache += len(files)
             return None, result
     results = _load_batches(files, report, cache=use_cache, cache_dir=cdir, progress=progress,
-                            workers=workers or min(2, os.cpu_count() or 2))
+                            workers=workers or min(8, (os.cpu_count() or 1) + 1))
     cond = _row_filter(t0, t1, regions, accounts)
     if results and isinstance(results[0], Path):
         lf = pl.scan_parquet(results, schema=_BATCH_SCHEMA)
@@ -1266,8 +1327,7 @@ def _load(
             df = df.filter(cond)
     owned = [df]
     del df
-    df, report.duplicates_dropped = _dedup_sort(owned)
-    df = _add_identities(df)
+    df, report.duplicates_dropped = _dedup_sort_identify(owned)
     report.events = df.height
     if use_cache:
         _write_parquet(df, result, report.problems)
@@ -1356,6 +1416,9 @@ def read_events(
         stream through disk. ``"auto"`` (default) caches loads over 64 MB of input.
     report
         A :class:`~trailkit.problems.LoadReport` to fill.
+    workers
+        Reader threads (default: one more than the CPU count, at most 8; 1 reads in this
+        thread only).
 
     Returns
     -------
@@ -1417,8 +1480,7 @@ def normalize_records(
     df, problems = _parse_chunks(_add_stage1([chunk]))
     rep.extend(problems)
     rep.files_read += 1
-    out, rep.duplicates_dropped = _dedup_sort([df])
-    out = _add_identities(out)
+    out, rep.duplicates_dropped = _dedup_sort_identify([df])
     rep.events = out.height
     _report_problems(rep, on_error)
     return out
