@@ -227,6 +227,8 @@ def machine_info() -> dict[str, str]:
         "pyarrow": _version("pyarrow"),
         "msgspec": _version("msgspec"),
         "isal": _version("isal"),
+        "numba": _version("numba"),
+        "deflate": _version("deflate"),
         "trailkit": _trailkit_version(),
         "load average at start": " ".join(f"{x:.2f}" for x in load),
     }

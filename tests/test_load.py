@@ -333,11 +333,32 @@ def test_real_null_fields_file_is_reported_not_fatal():
     assert any("SerializerTestFileBadJsonFormat" in p for p in rep.skipped_files)
 
 
+def test_unknown_top_level_fields_are_kept_in_extra_fields(tmp_path):
+    """A field AWS adds later is not dropped: it lands in extra_fields with its exact bytes."""
+    def text(rec):
+        return json.dumps(rec, separators=(",", ":")).encode()
+
+    # record 1 has a known rare field; record 2 a new one, whose number and escape a re-encode
+    # would change
+    new = b'{"newField":{"n":1.0,"s":"\\u00e9"},' + text(record(2))[1:]
+    raw = b'{"Records":[' + b",".join([text(record(1, eventContext={"k": 1})), new, text(record(3))]) + b"]}"
+    path = tmp_path / "new.json"
+    path.write_bytes(raw)
+    df, rep = load(path)
+    extras = dict(zip(df["event_id"].to_list(), df["extra_fields"].to_list(), strict=True))
+    assert extras[record(1)["eventID"]] == '{"eventContext":{"k":1}}'
+    assert extras[record(2)["eventID"]] == '{"newField":{"n":1.0,"s":"\\u00e9"}}'
+    assert extras[record(3)["eventID"]] is None
+    assert not rep.problems
+
+
 def test_unknown_fields_in_odd_places_do_not_break_loading():
     for name in ("SerializerTestFileNewFieldAtRandomPlaces.json", "SerializerTestFileNewFieldsInRoot.json",
                  "SerializerTestFileNewFieldsInUserIdentity.json"):
         df, rep = load(CORPUS / "processing-library" / name)
         assert df.height > 0, name
+        if name != "SerializerTestFileNewFieldsInUserIdentity.json":  # new fields at the top level
+            assert df["extra_fields"].null_count() < df.height, name
 
 
 # ------------------------------------------------------------------ cache

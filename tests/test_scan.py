@@ -35,21 +35,22 @@ def spec():
 
 def reference(data: bytes) -> pl.DataFrame | None:
     """msgspec's stage-1 frame for a delivered file, or None when msgspec rejects it."""
-    try:
-        records = L._FILE_RECORDS.decode(data).Records
-        L._check_utf8(data)  # as the loader does: msgspec copies Raw blocks unchecked
+    try:  # as the loader does (it also checks UTF-8: msgspec copies Raw blocks unchecked)
+        records, unknown = L._decode_records(data, records_file=True)
     except (msgspec.DecodeError, UnicodeDecodeError):
         return None
     frame = L._stage1_frame(records)
-    return frame.with_columns(L.parse_utc(pl.col("eventTime"), full=False).alias("_time_us"))
+    return frame.with_columns(L.parse_utc(pl.col("eventTime"), full=False).alias("_time_us"),
+                              pl.Series("_unknown", unknown or [None] * frame.height, dtype=pl.String))
 
 
 def scanned(data: bytes, spec) -> pl.DataFrame | None:
     found = _scan.scan(np.frombuffer(data, np.uint8), spec)
     if found.error >= 0:
         return None
-    arrays = _scan.build_columns([data], [found], spec)
-    return pl.from_arrow(__import__("pyarrow").table(dict(zip([*spec.names, "_time_us"], arrays, strict=True))))
+    L._import_scanner()
+    chunk = L._Chunk(L.LogFile("x.json", len(data), 0), data=data, scanned=found, count=found.count)
+    return L._scanned_frame([chunk])
 
 
 def agree(data: bytes, spec) -> str:

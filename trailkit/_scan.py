@@ -83,6 +83,8 @@ class Scanned:
     ends: np.ndarray  # (count, fields) int32: one past the last byte
     kinds: np.ndarray  # (count, fields) uint8: ABSENT, STRING, ... (see the module constants)
     sizes: np.ndarray  # (fields,) int64: bytes of the non-null values of each field (an upper bound)
+    bounds: np.ndarray  # (count, 2) int32: where each record starts and ends
+    unknown: np.ndarray  # (count,) uint8: 1 where a record has a top-level field not in the spec
     error: int  # -1, or the byte position where the file stopped being what we read
 
 
@@ -272,24 +274,26 @@ def _scan(buf, table, key_bytes, key_start, is_text, head, special):
     starts = np.empty((cap, nfields), np.int32)  # a file is far below 2 GiB (see scan)
     ends = np.empty((cap, nfields), np.int32)
     kinds = np.zeros((cap, nfields), np.uint8)
+    bounds = np.empty((cap, 2), np.int32)  # each record's first and one-past-last byte
+    unknown = np.zeros(cap, np.uint8)  # 1: the record has a top-level field not in the spec
     stack = np.empty(512, np.uint8)
     count = 0
     # the head: {"Records":[
     i = _ws(buf, 0, n)
     if i >= n or buf[i] != 123:
-        return 0, starts, ends, kinds, sizes, i
+        return 0, starts, ends, kinds, sizes, bounds, unknown, i
     i = _ws(buf, i + 1, n)
     if i + len(head) > n:
-        return 0, starts, ends, kinds, sizes, i
+        return 0, starts, ends, kinds, sizes, bounds, unknown, i
     for k in range(len(head)):
         if buf[i + k] != head[k]:
-            return 0, starts, ends, kinds, sizes, i
+            return 0, starts, ends, kinds, sizes, bounds, unknown, i
     i = _ws(buf, i + len(head), n)
     if i >= n or buf[i] != 58:
-        return 0, starts, ends, kinds, sizes, i
+        return 0, starts, ends, kinds, sizes, bounds, unknown, i
     i = _ws(buf, i + 1, n)
     if i >= n or buf[i] != 91:
-        return 0, starts, ends, kinds, sizes, i
+        return 0, starts, ends, kinds, sizes, bounds, unknown, i
     stack[0] = 91
     depth = 1
     state = _VALUE_OR_CLOSE
@@ -300,7 +304,7 @@ def _scan(buf, table, key_bytes, key_start, is_text, head, special):
     vslow = False  # a string value that had escapes or non-ASCII bytes
     while True:
         if i >= n:
-            return count, starts, ends, kinds, sizes, i
+            return count, starts, ends, kinds, sizes, bounds, unknown, i
         c = buf[i]
         done = False  # a value ended at this depth
         if c == 34:  # a string: key or value (the common case first)
@@ -316,15 +320,15 @@ def _scan(buf, table, key_bytes, key_start, is_text, head, special):
             if slow:
                 j = _string_checked(buf, i, n)
                 if j < 0:
-                    return count, starts, ends, kinds, sizes, i
+                    return count, starts, ends, kinds, sizes, bounds, unknown, i
             elif j >= n:
-                return count, starts, ends, kinds, sizes, i
+                return count, starts, ends, kinds, sizes, bounds, unknown, i
             else:
                 j += 1
             if state == _KEY_OR_CLOSE or state == _KEY:
                 if depth == 2:  # a top-level key of a record
                     if slow:  # escaped or non-ASCII key: msgspec reads this file
-                        return count, starts, ends, kinds, sizes, i
+                        return count, starts, ends, kinds, sizes, bounds, unknown, i
                     s = i + 1
                     e = j - 1
                     field = -1
@@ -346,11 +350,13 @@ def _scan(buf, table, key_bytes, key_start, is_text, head, special):
                                     field = f
                                     break
                             slot = (slot + 1) & _TABLE_MASK
+                    if field < 0:
+                        unknown[count] = 1
                 state = _COLON
                 i = j
                 continue
             if state != _VALUE and state != _VALUE_OR_CLOSE:
-                return count, starts, ends, kinds, sizes, i
+                return count, starts, ends, kinds, sizes, bounds, unknown, i
             if depth == 2:
                 vstart = i
                 vchar = 34
@@ -359,36 +365,41 @@ def _scan(buf, table, key_bytes, key_start, is_text, head, special):
             done = True
         elif c == 58:  # :
             if state != _COLON:
-                return count, starts, ends, kinds, sizes, i
+                return count, starts, ends, kinds, sizes, bounds, unknown, i
             state = _VALUE
             i += 1
             continue
         elif c == 44:  # ,
             if state != _COMMA_OR_CLOSE:
-                return count, starts, ends, kinds, sizes, i
+                return count, starts, ends, kinds, sizes, bounds, unknown, i
             state = _KEY if stack[depth - 1] == 123 else _VALUE
             i += 1
             continue
         elif c == 123 or c == 91:  # { [
             if state != _VALUE and state != _VALUE_OR_CLOSE:
-                return count, starts, ends, kinds, sizes, i
+                return count, starts, ends, kinds, sizes, bounds, unknown, i
             if depth == 1:  # a record starts
                 if c != 123:
-                    return count, starts, ends, kinds, sizes, i
+                    return count, starts, ends, kinds, sizes, bounds, unknown, i
                 if count == cap:
                     cap *= 2
                     s2 = np.empty((cap, nfields), np.int32)
                     e2 = np.empty((cap, nfields), np.int32)
                     k2 = np.zeros((cap, nfields), np.uint8)
+                    b2 = np.empty((cap, 2), np.int32)
+                    u2 = np.zeros(cap, np.uint8)
                     s2[:count] = starts[:count]
                     e2[:count] = ends[:count]
                     k2[:count] = kinds[:count]
-                    starts, ends, kinds = s2, e2, k2
+                    b2[:count] = bounds[:count]
+                    u2[:count] = unknown[:count]
+                    starts, ends, kinds, bounds, unknown = s2, e2, k2, b2, u2
+                bounds[count, 0] = i
             elif depth == 2:
                 vstart = i
                 vchar = c
             if depth >= stack.shape[0]:
-                return count, starts, ends, kinds, sizes, i
+                return count, starts, ends, kinds, sizes, bounds, unknown, i
             stack[depth] = c
             depth += 1
             state = _KEY_OR_CLOSE if c == 123 else _VALUE_OR_CLOSE
@@ -398,14 +409,15 @@ def _scan(buf, table, key_bytes, key_start, is_text, head, special):
             top = stack[depth - 1]
             if c == 125:
                 if top != 123 or (state != _KEY_OR_CLOSE and state != _COMMA_OR_CLOSE):
-                    return count, starts, ends, kinds, sizes, i
+                    return count, starts, ends, kinds, sizes, bounds, unknown, i
             elif top != 91 or (state != _VALUE_OR_CLOSE and state != _COMMA_OR_CLOSE):
-                return count, starts, ends, kinds, sizes, i
+                return count, starts, ends, kinds, sizes, bounds, unknown, i
             depth -= 1
             i += 1
             if depth == 0:  # the end of the Records array
                 break
             if depth == 1:  # the end of a record
+                bounds[count, 1] = i
                 count += 1
                 state = _COMMA_OR_CLOSE
                 continue
@@ -415,15 +427,15 @@ def _scan(buf, table, key_bytes, key_start, is_text, head, special):
             continue
         else:  # number, true, false, null
             if state != _VALUE and state != _VALUE_OR_CLOSE:
-                return count, starts, ends, kinds, sizes, i
+                return count, starts, ends, kinds, sizes, bounds, unknown, i
             if depth == 1:  # a record that is not an object
-                return count, starts, ends, kinds, sizes, i
+                return count, starts, ends, kinds, sizes, bounds, unknown, i
             if c == 116 or c == 102 or c == 110:
                 j = _word_end(buf, i, n, c)
             else:
                 j = _number_end(buf, i, n)
             if j < 0:
-                return count, starts, ends, kinds, sizes, i
+                return count, starts, ends, kinds, sizes, bounds, unknown, i
             if depth == 2:
                 vstart = i
                 vchar = c
@@ -433,7 +445,7 @@ def _scan(buf, table, key_bytes, key_start, is_text, head, special):
             state = _COMMA_OR_CLOSE
             if depth == 2 and field >= 0:  # a top-level value we keep ended
                 if is_text[field] and vchar != 34 and vchar != 110:  # text that is not a string
-                    return count, starts, ends, kinds, sizes, vstart
+                    return count, starts, ends, kinds, sizes, bounds, unknown, vstart
                 r = count
                 starts[r, field] = vstart
                 ends[r, field] = i
@@ -458,11 +470,11 @@ def _scan(buf, table, key_bytes, key_start, is_text, head, special):
     # the tail: }
     i = _ws(buf, i, n)
     if i >= n or buf[i] != 125:  # another top-level key, or no closing brace
-        return count, starts, ends, kinds, sizes, i
+        return count, starts, ends, kinds, sizes, bounds, unknown, i
     i = _ws(buf, i + 1, n)
     if i != n:
-        return count, starts, ends, kinds, sizes, i
-    return count, starts, ends, kinds, sizes, -1
+        return count, starts, ends, kinds, sizes, bounds, unknown, i
+    return count, starts, ends, kinds, sizes, bounds, unknown, -1
 
 
 def scan(buf: np.ndarray, spec: FieldSpec) -> Scanned:
@@ -476,10 +488,12 @@ def scan(buf: np.ndarray, spec: FieldSpec) -> Scanned:
     """
     if buf.shape[0] >= 1 << 31:  # offsets are int32: leave a giant file to msgspec
         empty = np.zeros((0, spec.count), np.int32)
-        return Scanned(0, empty, empty, empty.astype(np.uint8), np.zeros(spec.count, np.int64), 0)
-    count, starts, ends, kinds, sizes, error = _scan(buf, spec.table, spec.key_bytes, spec.key_start,
+        return Scanned(0, empty, empty, empty.astype(np.uint8), np.zeros(spec.count, np.int64),
+                       np.zeros((0, 2), np.int32), np.zeros(0, np.uint8), 0)
+    count, starts, ends, kinds, sizes, bounds, unknown, error = _scan(buf, spec.table, spec.key_bytes, spec.key_start,
                                                      spec.is_text, _HEAD, _SPECIAL)
-    return Scanned(count, starts[:count], ends[:count], kinds[:count], sizes, int(error))
+    return Scanned(count, starts[:count], ends[:count], kinds[:count], sizes, bounds[:count], unknown[:count],
+                   int(error))
 
 
 # ---------------------------------------------------------------------------------------------

@@ -5,17 +5,25 @@ gzip or plain), JSON Lines of records, a JSON array of records, LookupEvents out
 (``{"Events": [{"CloudTrailEvent": "<json>"}]}``) and EventBridge envelopes
 (``{"detail-type": ..., "detail": {record}}``).
 
-How it works: files are gunzipped (python-isal) and decoded in one msgspec call each into
-typed records whose text fields are ``str`` and whose nested blocks stay the exact bytes of the
-file; each batch of files becomes columns in one C-level pass per field (no Python object per
-value for the blocks), and every column after that is a vectorised polars expression
-(identity columns are derived once per distinct ``userIdentity``). Reading runs on threads,
-and a large load is split with a second process. Anything the fast path cannot take (bad
-UTF-8, a field of an unexpected type, a record that is not an object, a truncated file) sends
-just that file down a careful per-record path that keeps every good record and reports the
-rest. Large loads go through a Parquet cache, one file per batch plus the whole answer, so a
-second load of the same files reads Parquet instead of JSON. Speed and memory are measured in
-``benchmarks/`` (see the README).
+How it works. Reader threads (one more than the cores) each take a batch of files from bytes
+to a normalised frame, in order:
+
+1. gunzip (libdeflate, checked against the gzip trailer; python-isal for anything odd);
+2. delivered log files go through the compiled scanner (:mod:`trailkit._scan`, numba): one
+   strict JSON pass that notes where every top-level value lies and parses ``eventTime``,
+   then a copy of those byte ranges into Arrow buffers — text unescaped, nested blocks as the
+   exact bytes of the file. Small loads (under 16 MB) and other formats use msgspec instead
+   (typed records, blocks as ``msgspec.Raw`` bytes), which gives the same columns;
+3. vectorised polars expressions build the normalised columns and flag problems.
+
+Then duplicates are dropped (by hash first), events sorted by time, and the identity columns
+derived once per distinct ``userIdentity`` and joined (on a second thread while the sort
+runs). The scanner and polars release the GIL, so the threads use every core. Anything the
+fast paths cannot take (bad UTF-8, a field of an unexpected type, a record that is not an
+object, a truncated file) sends just that file down a careful per-record path that keeps every
+good record and reports the rest. Large loads go through a Parquet cache, one file per batch
+plus the whole answer, so a second load of the same files reads Parquet instead of JSON. Speed
+and memory are measured in ``benchmarks/`` (see the README).
 
 >>> import trailkit
 >>> df = trailkit.read_events("data/samples", regions=["eu-west-1"])  # doctest: +SKIP
@@ -288,7 +296,7 @@ _RAW_SCALARS = ("readOnly", "managementEvent", "sessionCredentialFromConsole")
 _RAW_TEXT = (*_BLOCK_FIELDS, *_RAW_SCALARS)
 
 
-def _record_struct() -> type:
+def _record_struct(forbid_unknown: bool = True) -> type:
     """The msgspec struct of one record: text fields as ``str``, everything else as exact bytes.
 
     An absent field is None (text) or an empty ``Raw`` (blocks); an explicit JSON ``null``
@@ -296,12 +304,46 @@ def _record_struct() -> type:
     """
     fields = [(n, str | None, None) for n in _STR_FIELDS]
     fields += [(n, msgspec.Raw, _NO_BLOCK) for n in _RAW_TEXT]
-    return msgspec.defstruct("_Record", fields)
+    # a field this struct does not name fails the decode (msgspec would otherwise drop it
+    # without a word); _decode_records then decodes again and keeps it in extra_fields
+    return msgspec.defstruct("_Record", fields, forbid_unknown_fields=forbid_unknown)
 
 
 _Record = _record_struct()
 _RECORD_LIST = msgspec.json.Decoder(list[_Record])  # type: ignore[valid-type]
 _FILE_RECORDS = msgspec.json.Decoder(msgspec.defstruct("_File", [("Records", list[_Record])]))  # type: ignore[valid-type]
+_LooseRecord = _record_struct(forbid_unknown=False)
+_LOOSE_LIST = msgspec.json.Decoder(list[_LooseRecord])  # type: ignore[valid-type]
+_RAW_DICT = msgspec.json.Decoder(dict[str, msgspec.Raw])
+_KNOWN_FIELDS = frozenset(_ALL_FIELDS)
+
+
+def _unknown_text(record: bytes) -> str | None:
+    """The top-level fields of one record's JSON that the schema does not know, as an object
+    of their exact bytes (None when there are none)."""
+    fields = _RAW_DICT.decode(record)
+    parts = [msgspec.json.encode(k).decode() + ":" + bytes(v).decode()
+             for k, v in fields.items() if k not in _KNOWN_FIELDS]
+    return "{" + ",".join(parts) + "}" if parts else None
+
+
+def _decode_records(data: bytes, records_file: bool) -> tuple[list, list[str | None] | None]:
+    """Typed records of a Records file (or of a JSON array), and their unknown fields.
+
+    Raises msgspec.DecodeError / UnicodeDecodeError for anything the careful path must read.
+    The second list is None when no record has a field the schema does not know.
+    """
+    try:
+        records = _FILE_RECORDS.decode(data).Records if records_file else _RECORD_LIST.decode(data)
+        unknown = None
+    except msgspec.ValidationError as exc:
+        if "unknown field" not in str(exc):
+            raise
+        raws = _RAW_LIST.decode(_ENVELOPE.decode(data).Records) if records_file else _RAW_LIST.decode(data)
+        records = _LOOSE_LIST.decode(b"[" + b",".join(raws) + b"]")
+        unknown = [_unknown_text(r) for r in raws]
+    _check_utf8(data)
+    return records, unknown
 
 
 @dataclass
@@ -317,6 +359,7 @@ class _Chunk:
     data: bytes | None = None  # the decoded text, kept until the batch is parsed (fallback)
     stage1: pl.DataFrame | None = None  # the records as text columns (see _add_stage1)
     scanned: Any = None  # where the values lie in ``data`` (trailkit._scan), for the compiled path
+    unknown: list[str | None] | None = None  # per record, top-level fields the schema lacks (msgspec path)
 
 
 def _gunzip(raw: bytes, path: str, problems: list[Problem]) -> bytes | None:
@@ -404,8 +447,7 @@ def _split_fast(chunk: _Chunk, data: bytes) -> None:
     chunk.data = data
     if data.startswith(_RECORDS_HEAD):
         try:
-            chunk.records = _FILE_RECORDS.decode(data).Records
-            _check_utf8(data)
+            chunk.records, chunk.unknown = _decode_records(data, records_file=True)
         except (msgspec.DecodeError, UnicodeDecodeError):
             chunk.records = None
             _careful(chunk, data)
@@ -476,8 +518,7 @@ def _decode_lines(chunk: _Chunk) -> None:
         return
     array = b"[" + chunk.lines.replace(b"\n", b",") + b"]"
     try:
-        chunk.records = _RECORD_LIST.decode(array)
-        _check_utf8(array)
+        chunk.records, chunk.unknown = _decode_records(array, records_file=False)
     except (msgspec.DecodeError, UnicodeDecodeError):
         chunk.lines, chunk.count, chunk.records = b"", 0, None
         _careful(chunk, array)
@@ -564,7 +605,29 @@ def _scanned_frame(chunks: list[_Chunk]) -> pl.DataFrame:
     from trailkit import _scan
 
     arrays = _scan.build_columns([c.data for c in chunks], [c.scanned for c in chunks], _SCAN_SPEC)
-    return pl.from_arrow(pa.table(dict(zip([*_SCAN_SPEC.names, "_time_us"], arrays, strict=True))))  # type: ignore[return-value]
+    frame = pl.from_arrow(pa.table(dict(zip([*_SCAN_SPEC.names, "_time_us"], arrays, strict=True))))
+    return frame.with_columns(pl.Series("_unknown", _unknown_fields(chunks), dtype=pl.String))  # type: ignore[union-attr]
+
+
+def _unknown_fields(chunks: list[_Chunk]) -> list[str | None]:
+    """Top-level fields the schema does not know, per record, as a JSON object (else None).
+
+    The scanner flags the records that have any (new fields are rare: AWS adds one now and
+    then); only those are decoded here, keeping each value's exact bytes.
+    """
+    out: list[str | None] = []
+    for c in chunks:
+        found = c.scanned
+        flagged = np.flatnonzero(found.unknown)
+        if not flagged.size:
+            out.extend([None] * found.count)
+            continue
+        values: list[str | None] = [None] * found.count
+        for r in flagged:
+            start, end = found.bounds[r]
+            values[r] = _unknown_text(c.data[start:end])
+        out.extend(values)
+    return out
 
 
 def _stage1_frame(records: list) -> pl.DataFrame:
@@ -587,7 +650,9 @@ def _add_stage1(chunks: list[_Chunk]) -> list[_Chunk]:
     decoded = None
     if fast:  # the compiled scanner also parses eventTime: do the same here
         decoded = _stage1_frame([r for c in fast for r in c.records])  # type: ignore[union-attr]
-        decoded = decoded.with_columns(parse_utc(pl.col("eventTime"), full=False).alias("_time_us"))
+        unknown = [u for c in fast for u in (c.unknown or [None] * c.count)]
+        decoded = decoded.with_columns(parse_utc(pl.col("eventTime"), full=False).alias("_time_us"),
+                                       pl.Series("_unknown", unknown, dtype=pl.String))
     for group, frame in ((fast, decoded), (scanned, _scanned_frame(scanned) if scanned else None)):
         offset = 0
         for c in group:
@@ -767,8 +832,10 @@ def _normalise(stage1: pl.DataFrame, full_times: bool = False) -> pl.DataFrame:
             pl.lit("}"),
         )
     )
-    if "_unknown" in stage1.columns:
-        extra = pl.coalesce(extra, pl.col("_unknown"))
+    if "_unknown" in stage1.columns:  # unknown top-level fields: merged into the same object
+        unknown = pl.col("_unknown")
+        extra = (pl.when(extra.is_null()).then(unknown).when(unknown.is_null()).then(extra)
+                 .otherwise(pl.concat_str(extra.str.head(-1), pl.lit(","), unknown.str.tail(-1))))
     # problems that keep (or skip) the record, found vectorised; only flagged rows reach Python
     not_ct = pl.all_horizontal(pl.col(c).is_null() for c in ("eventTime", "eventName", "eventID", "eventSource"))
     problem = (
