@@ -1037,7 +1037,7 @@ def _parse_chunks(chunks: list[_Chunk]) -> tuple[pl.DataFrame, list[Problem]]:
 # batches, threads, cache
 
 
-_BATCH_BYTES = 96 << 20  # decompressed JSON per polars call
+_BATCH_BYTES = 32 << 20  # decompressed JSON per polars call
 
 
 def _prefetch(batches: list[list[LogFile]], workers: int, task: Callable[[list[LogFile]], Any]) -> Iterator[Any]:
