@@ -203,3 +203,19 @@ def test_loader_gives_the_same_frame_with_and_without_the_scanner(monkeypatch, t
     without = trailkit.read_events(samples, cache=False, progress=False)
     assert with_scanner.height > 30_000
     assert with_scanner.equals(without)
+
+
+def test_a_broken_scanner_falls_back_to_msgspec_with_a_warning(monkeypatch):
+    import trailkit
+
+    def broken():
+        raise RuntimeError("no compiler today")
+
+    monkeypatch.setattr(L, "_scanner_module", False)  # not tried yet (restored afterwards)
+    monkeypatch.setattr(_scan, "warm", broken)
+    monkeypatch.setattr(L, "_SCAN_MIN_BYTES", 0)
+    samples = ROOT / "data" / "samples" / "AWSLogs"
+    with pytest.warns(RuntimeWarning, match="compiled scanner is unavailable"):
+        df = trailkit.read_events(samples, cache=False, progress=False, regions=["eu-west-1"])
+    assert df.height > 1000
+    assert L._scanner_module is None

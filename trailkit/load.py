@@ -590,12 +590,19 @@ def _import_scanner() -> Any:
     if _scanner_module is False:
         try:
             from trailkit import _scan
-        except ImportError:  # pragma: no cover - numba has no wheel for this platform
+
+            spec = _scan.FieldSpec([*_STR_FIELDS, *_RAW_TEXT],
+                                   [True] * len(_STR_FIELDS) + [False] * len(_RAW_TEXT), time="eventTime")
+            _scan.warm()  # load the machine code now, on this thread, not in the first read
+        except Exception as exc:  # noqa: BLE001 - no numba wheel here, or it cannot compile
+            import warnings
+
+            warnings.warn(f"trailkit's compiled scanner is unavailable ({type(exc).__name__}: {exc}); "
+                          f"loading with the slower msgspec path. Reinstall numba to get it back.",
+                          RuntimeWarning, stacklevel=2)
             _scanner_module = None
         else:
-            _SCAN_SPEC = _scan.FieldSpec([*_STR_FIELDS, *_RAW_TEXT],
-                                         [True] * len(_STR_FIELDS) + [False] * len(_RAW_TEXT), time="eventTime")
-            _scan.warm()  # load the machine code now, on this thread, not in the first read
+            _SCAN_SPEC = spec
             _scanner_module = _scan
     return _scanner_module
 
