@@ -609,32 +609,24 @@ def _fill(buf, starts, ends, kinds, is_text, datas, cursor, offsets, valid, null
         for f in range(kinds.shape[1]):
             kind = kinds[r, f]
             o = cursor[f]
-            if is_text[f]:
+            if is_text[f]:  # a string's body, without its quotes
                 ok = kind == STRING or kind == STRING_ESC
-                if kind == STRING_ESC:
-                    o = _unescape(buf, starts[r, f] + 1, ends[r, f] - 1, datas[f], o)
-                elif ok:
-                    a = np.uint64(starts[r, f] + 1)
-                    b = np.uint64(ends[r, f] - 1)
-                    out = datas[f]
-                    u = np.uint64(o)
-                    while a < b:
-                        out[u] = buf[a]
-                        u += one
-                        a += one
-                    o = np.int64(u)
-            else:
+                trim = 1
+            else:  # the value's exact JSON text
                 ok = kind != ABSENT and kind != NULL
-                if ok:
-                    a = np.uint64(starts[r, f])
-                    b = np.uint64(ends[r, f])
-                    out = datas[f]
-                    u = np.uint64(o)
-                    while a < b:
-                        out[u] = buf[a]
-                        u += one
-                        a += one
-                    o = np.int64(u)
+                trim = 0
+            if ok and trim and kind == STRING_ESC:
+                o = _unescape(buf, starts[r, f] + 1, ends[r, f] - 1, datas[f], o)
+            elif ok:
+                a = np.uint64(starts[r, f] + trim)
+                b = np.uint64(ends[r, f] - trim)
+                out = datas[f]
+                u = np.uint64(o)
+                while a < b:  # unsigned indices: no negative-index checks, so LLVM vectorises
+                    out[u] = buf[a]
+                    u += one
+                    a += one
+                o = np.int64(u)
             if f == tf:
                 times[row] = _trail_time(buf, starts[r, f] + 1, ends[r, f] - 1) if kind == STRING else -1
             if not ok:
