@@ -613,6 +613,8 @@ def _scanned_frame(chunks: list[_Chunk]) -> pl.DataFrame:
 
     arrays = _scan.build_columns([c.data for c in chunks], [c.scanned for c in chunks], _SCAN_SPEC)
     frame = pl.from_arrow(pa.table(dict(zip([*_SCAN_SPEC.names, "_time_us"], arrays, strict=True))))
+    if not any(c.scanned.unknown.any() for c in chunks):  # the usual case: no new fields
+        return frame.with_columns(pl.lit(None, pl.String).alias("_unknown"))  # type: ignore[union-attr]
     return frame.with_columns(pl.Series("_unknown", _unknown_fields(chunks), dtype=pl.String))  # type: ignore[union-attr]
 
 
@@ -807,10 +809,11 @@ def _careful(chunk: _Chunk, data: bytes) -> _Chunk:
 def _normalise(stage1: pl.DataFrame, full_times: bool = False) -> pl.DataFrame:
     """Stage-1 frame (CloudTrail field names, all text) → normalised schema + ``_problem``.
 
-    Staged ``with_columns`` on a lazy frame so every parse (userIdentity JSON, times) runs
-    once, and polars runs the expressions of each stage in parallel.
+    Staged ``with_columns`` on a lazy frame so every parse runs once, and polars runs the
+    expressions of each stage in parallel. The identity columns are not added here but once
+    per load (see _dedup_sort_identify).
     """
-    # the identity columns are added once for the whole load (see _add_identities); here only
+    # the identity columns are added once for the whole load (see _dedup_sort_identify); here only
     # what ConsoleLogin says about MFA, which lives in additionalEventData, not in the session
     mfa_used = pl.col("additionalEventData").str.extract(r'"MFAUsed"\s*:\s*"([^"]*)"', 1)
     lf = stage1.lazy().with_columns(
