@@ -142,7 +142,13 @@ class LogFile:
 
 
 def _layout_of(path: str) -> dict[str, Any] | None:
-    m = _LAYOUT.search(path.replace(os.sep, "/"))
+    # the layout is in the folders: one regex per folder, not per file
+    return _folder_layout(os.path.dirname(path) + os.sep)
+
+
+@functools.lru_cache(maxsize=65536)
+def _folder_layout(folder: str) -> dict[str, Any] | None:
+    m = _LAYOUT.search(folder.replace(os.sep, "/"))
     if not m:
         return None
     try:
@@ -194,15 +200,28 @@ def discover_files(source: str | os.PathLike | Sequence[str | os.PathLike]) -> t
                 ignored.append(p)
             else:
                 files.append(p)
+    if len(sources) == 1:  # one folder walk or glob names each file once
+        return sorted(files), sorted(ignored)
     # the same file named twice is read once (by absolute path: resolving links costs ~30 µs a file)
     seen: set[str] = set()
     unique = []
     for p in files:
-        key = os.path.abspath(p)
+        key = _absolute(p)
         if key not in seen:
             seen.add(key)
             unique.append(p)
     return sorted(unique), sorted(ignored)
+
+
+def _absolute(path: str) -> str:
+    """``os.path.abspath``, with the folder part worked out once per folder (and cwd)."""
+    folder, name = os.path.split(path)
+    return os.path.join(_absolute_folder(folder, "" if os.path.isabs(folder) else os.getcwd()), name)
+
+
+@functools.lru_cache(maxsize=65536)
+def _absolute_folder(folder: str, cwd: str) -> str:
+    return os.path.normpath(os.path.join(cwd, folder)) if cwd else os.path.normpath(folder)
 
 
 def select_files(
@@ -1120,7 +1139,7 @@ def default_cache_dir() -> Path:
 def _batch_key(batch: list[LogFile]) -> str:
     h = hashlib.sha256(f"trailkit-cache-{CACHE_VERSION}-{pl.__version__}".encode())
     for f in batch:
-        h.update(f"{os.path.abspath(f.path)}\0{f.size}\0{f.mtime_ns}\n".encode())
+        h.update(f"{_absolute(f.path)}\0{f.size}\0{f.mtime_ns}\n".encode())
     return h.hexdigest()[:32]
 
 
