@@ -3,7 +3,8 @@
 Whatever the scanner accepts must give exactly the stage-1 columns that msgspec gives; whatever
 msgspec rejects the scanner must reject too (the loader then takes its careful path). Checked
 on real records, on the bundled samples, on hand-made edge cases and on thousands of random
-mutations of a real file.
+mutations of a real file — for both builds of the kernels, C and numba (every test here runs
+once per build, through ``$TRAILKIT_SCANNER``).
 """
 
 from __future__ import annotations
@@ -18,13 +19,32 @@ import numpy as np
 import polars as pl
 import pytest
 
-pytest.importorskip("numba")
-
-from trailkit import _scan  # noqa: E402
-from trailkit import load as L  # noqa: E402
+from trailkit import _scan
+from trailkit import load as L
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_EXAMPLES = ROOT.parent / "shared" / "cloudtrail" / "examples"
+
+
+@pytest.fixture(autouse=True, params=["c", "numba"])
+def kernels(request, monkeypatch):
+    """Run the test with one build of the scanner's kernels."""
+    if request.param == "numba":
+        pytest.importorskip("numba")
+    elif _scan.c_library_path() is None:
+        pytest.skip("the C scanner was not built here (see test_the_c_scanner_is_built_where_a_compiler_is)")
+    monkeypatch.setenv("TRAILKIT_SCANNER", request.param)
+    return request.param
+
+
+def test_the_c_scanner_is_built_where_a_compiler_is(kernels):
+    """The build is optional (no compiler: numba), so a silent build failure must show here."""
+    import shutil
+    import sysconfig
+
+    if kernels != "c" and shutil.which(sysconfig.get_config_var("CC").split()[0] or "cc"):
+        assert _scan.c_library_path() is not None, "pip install -e . should have compiled trailkit/_scanc.c"
+    assert _scan.kernels().name == kernels
 
 
 @pytest.fixture(scope="module")

@@ -573,9 +573,11 @@ def _raw_text_column(raws: list) -> pa.Array:
     )
 
 
-#: below this much input (file bytes) the msgspec path wins: loading the compiled scanner
-#: (numba) takes about 0.4 s
-_SCAN_MIN_BYTES = 16 << 20
+#: below this much input (file bytes) the msgspec path wins when the scanner is numba's build,
+#: which takes about 0.45 s to load; None: that rule, and no threshold for the C build (free to
+#: load). Tests set 0 (always the scanner) or a huge number (always msgspec).
+_SCAN_MIN_BYTES: int | None = None
+_NUMBA_MIN_BYTES = 16 << 20
 _SCAN_SPEC: Any = None
 _scanner_module: Any = False  # not tried yet
 
@@ -583,14 +585,21 @@ _scanner_module: Any = False  # not tried yet
 def _scanner(total_bytes: int) -> Future | None:
     """The compiled scanner (``trailkit._scan``) when it pays for itself, as a future.
 
-    Loading numba takes about 0.4 s: it happens on a thread while the first files are read
-    and gunzipped. The future's result is None when numba is not installed.
+    The C build loads at once. numba's takes about 0.45 s: it loads on a thread while the
+    first files are read and gunzipped. The future's result is None when neither can load.
     """
-    if total_bytes < _SCAN_MIN_BYTES or os.environ.get("TRAILKIT_NO_SCANNER"):
+    if os.environ.get("TRAILKIT_NO_SCANNER"):
+        return None
+    from trailkit import _scan
+
+    c_build = _scanner_module is not None and _scan.c_library_path() is not None \
+        and os.environ.get("TRAILKIT_SCANNER", "c") == "c"
+    threshold = _SCAN_MIN_BYTES if _SCAN_MIN_BYTES is not None else 0 if c_build else _NUMBA_MIN_BYTES
+    if total_bytes < threshold:
         return None
     future: Future = Future()
-    if _scanner_module is not False:
-        future.set_result(_scanner_module)
+    if _scanner_module is not False or c_build:
+        future.set_result(_import_scanner())
         return future
     import threading
 
@@ -612,12 +621,13 @@ def _import_scanner() -> Any:
 
             spec = _scan.FieldSpec([*_STR_FIELDS, *_RAW_TEXT],
                                    [True] * len(_STR_FIELDS) + [False] * len(_RAW_TEXT), time="eventTime")
-            _scan.warm()  # load the machine code now, on this thread, not in the first read
-        except Exception as exc:  # noqa: BLE001 - no numba wheel here, or it cannot compile
+            _scan.warm()  # load the kernels now (numba: its machine code), not in the first read
+        except Exception as exc:  # noqa: BLE001 - no C build and no numba here, or it cannot compile
             import warnings
 
             warnings.warn(f"trailkit's compiled scanner is unavailable ({type(exc).__name__}: {exc}); "
-                          f"loading with the slower msgspec path. Reinstall numba to get it back.",
+                          f"loading with the slower msgspec path. Reinstall trailkit with a C compiler "
+                          f"at hand (or numba installed) to get it back.",
                           RuntimeWarning, stacklevel=2)
             _scanner_module = None
         else:
@@ -968,9 +978,9 @@ def _add_identities(df: pl.DataFrame, table: pl.DataFrame) -> pl.DataFrame:
 
 
 def _problems_from(df: pl.DataFrame, offsets: dict[str, int]) -> list[Problem]:
-    flagged = df.filter(pl.col("_problem").is_not_null())
-    if flagged.is_empty():
+    if df.get_column("_problem").null_count() == df.height:  # the usual case: no filter over every column
         return []
+    flagged = df.filter(pl.col("_problem").is_not_null())
     out = []
     rec_col = "_record" if "_record" in flagged.columns else "_row"
     for src, rec, text in flagged.select("source_file", rec_col, "_problem").iter_rows():
