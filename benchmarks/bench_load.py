@@ -41,8 +41,8 @@ from _common import (  # noqa: E402
 #: approach id -> label in the table
 APPROACHES: dict[str, str] = {
     "trailkit-cold": "trailkit `read_events`, cold (no cache)",
-    "trailkit-cache-write": "trailkit `read_events`, cold + writing its Parquet cache",
-    "trailkit-warm": "trailkit `read_events`, warm (from its Parquet cache)",
+    "trailkit-cache-write": "trailkit `read_events`, cold + writing its cache",
+    "trailkit-warm": "trailkit `read_events`, warm (memory-maps its cached answer)",
     "duckdb": "DuckDB `read_json` (explicit schema, records=true) + unnest → polars",
     "pandas": "pandas `json.load` + `json_normalize`",
     "pandas-flat": "pandas `json_normalize`, every block flattened (not the same output)",
@@ -399,7 +399,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument(
         "--cache-root",
         default=str(DATA_ROOT / "_cache"),
-        help="where trailkit's temporary Parquet caches go (same disk as the data)",
+        help="where trailkit's temporary caches go (same disk as the data)",
     )
     ap.add_argument("--timeout", type=float, default=3600, help="seconds per run before giving up")
     args = ap.parse_args(argv)

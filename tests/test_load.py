@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
 import random
 import shutil
 import warnings
@@ -376,6 +377,47 @@ def test_cache_gives_the_same_frame_and_follows_file_changes(tmp_path):
     write_log(f, [record(i) for i in range(25)])  # the file changes: the cache entry is not reused
     again, rep = load(root, cache=True, cache_dir=cache)
     assert again.height == 25 and rep.from_cache == 0
+
+
+def test_a_repeated_load_maps_its_answer_and_survives_a_damaged_one(tmp_path):
+    root = tmp_path / "logs"
+    for day in ("2026-03-10", "2026-03-11"):
+        delivered(root, "111122223333", "eu-west-1", day, "A", [record(i + 100 * int(day[-2:])) for i in range(30)])
+    cache = tmp_path / "cache"
+    cold, _ = load(root, cache=True, cache_dir=cache)
+    [answer] = cache.glob("result-*.arrow")
+    warm, rep = load(root, cache=True, cache_dir=cache)
+    assert rep.from_cache == 2 and warm.equals(cold) and warm.schema == cold.schema
+    lazy = trailkit.scan_events(root, cache=True, cache_dir=cache, progress=False)
+    assert lazy.collect().equals(cold)
+    answer.write_bytes(answer.read_bytes()[:200])  # cut short: read again from the batches, rewritten
+    again, rep = load(root, cache=True, cache_dir=cache)
+    assert again.equals(cold)
+    assert trailkit.load._mapped_result(answer) is not None
+
+
+def test_the_cache_is_kept_under_its_budget_least_recently_used_first(tmp_path, monkeypatch):
+    cache = tmp_path / "cache"
+    roots = []
+    for n, day in enumerate(("2026-03-10", "2026-03-11", "2026-03-12")):
+        root = tmp_path / f"logs{n}"
+        delivered(root, "111122223333", "eu-west-1", day, "A", [record(i + 1000 * n) for i in range(40)])
+        roots.append(root)
+    load(roots[0], cache=True, cache_dir=cache)
+    one = sum(p.stat().st_size for p in cache.iterdir())
+    monkeypatch.setenv("TRAILKIT_CACHE_MAX_GB", str(2.5 * one / 1e9))  # room for about two loads
+    load(roots[1], cache=True, cache_dir=cache)
+    os.utime(next(cache.glob("result-*.arrow")), (1, 1))  # make one answer the oldest
+    oldest = {p.name for p in cache.glob("result-*.arrow") if p.stat().st_mtime == 1}
+    load(roots[2], cache=True, cache_dir=cache)
+    left = {p.name for p in cache.glob("result-*.arrow")}
+    assert not oldest & left and len(left) >= 1
+    assert sum(p.stat().st_size for p in cache.iterdir()) <= 2.5 * one + 10_000
+    for meta in cache.glob("*.problems"):  # deleted in pairs
+        assert meta.with_suffix(".arrow").exists() or meta.with_suffix(".parquet").exists(), meta
+    monkeypatch.setenv("TRAILKIT_CACHE_MAX_GB", "lots")
+    with pytest.raises(trailkit.errors.InputError, match="TRAILKIT_CACHE_MAX_GB"):
+        load(roots[0], cache=True, cache_dir=tmp_path / "other")
 
 
 def test_cached_problems_are_reported_again(bad_folder, tmp_path):

@@ -33,7 +33,7 @@ def _load_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--regions", nargs="*", help="only these regions")
     p.add_argument("--accounts", nargs="*", help="only these account ids")
     p.add_argument("--strict", action="store_true", help="fail on any unreadable file or record")
-    p.add_argument("--no-cache", action="store_true", help="do not read or write the Parquet cache")
+    p.add_argument("--no-cache", action="store_true", help="do not read or write the load cache")
 
 
 def _read(args: argparse.Namespace):
@@ -202,7 +202,8 @@ def _cmd_cache(args: argparse.Namespace) -> int:
         print(f"removed {len(files):,} files ({size / 1e6:,.1f} MB) from {root}")
     else:
         print(f"{root}: {len(files):,} files, {size / 1e6:,.1f} MB "
-              f"(Parquet copies of loaded logs, S3 downloads, public keys)")
+              f"(loaded logs as Parquet batches and memory-mappable Arrow answers, kept under "
+              f"$TRAILKIT_CACHE_MAX_GB, default 10 GB; S3 downloads; public keys)")
     return 0
 
 

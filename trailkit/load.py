@@ -38,6 +38,7 @@ import hashlib
 import json
 import os
 import re
+import shutil
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -1378,6 +1379,103 @@ def _read_problems(path: Path) -> list[Problem] | None:
     return [Problem(**p) for p in json.loads(meta.read_text())]
 
 
+#: keep the cache directory under this many bytes: ``$TRAILKIT_CACHE_MAX_GB`` (default 10)
+_CACHE_MAX_GB_DEFAULT = 10.0
+
+
+def _write_result(df: pl.DataFrame, path: Path, problems: list[Problem]) -> None:
+    """Write the whole answer of a load as uncompressed Arrow IPC, ready to be memory-mapped.
+
+    Uncompressed, so the next load maps the file instead of decoding it: 2M events come back
+    in well under a second, and pages are read only when a query touches them. It is about
+    15 times the size of the Parquet batch cache, so the cache directory is kept under a
+    budget (see ``_evict``). Failing to write (disk full, a mapped file on Windows) only
+    costs the next load its speed.
+    """
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if shutil.disk_usage(path.parent).free < 2 * df.estimated_size() + (1 << 30):
+            raise OSError("less than twice its size (plus 1 GB) is free on that disk")
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        df.write_ipc(tmp, compression="uncompressed", compat_level=pl.CompatLevel.newest())
+        os.replace(tmp, path)
+        path.with_suffix(".problems").write_text(json.dumps([p.__dict__ for p in problems]))
+    except OSError as exc:
+        import warnings
+
+        warnings.warn(f"could not write the load cache {path} ({exc}); the next load of these files "
+                      f"reads them again. Free space there or set TRAILKIT_CACHE_DIR.", RuntimeWarning,
+                      stacklevel=3)
+        return
+    _evict(path.parent, keep=path)
+
+
+def _mapped_result(path: Path) -> pl.DataFrame | None:
+    """A cached answer, memory-mapped (no copy); None if the file is not a readable answer."""
+    try:
+        table = pa.ipc.open_file(pa.memory_map(str(path))).read_all()
+        df = pl.from_arrow(table, rechunk=False)
+    except (OSError, pa.ArrowException):
+        return None
+    if not isinstance(df, pl.DataFrame) or df.schema != pl.Schema(SCHEMA):
+        return None
+    try:
+        os.utime(path)  # the eviction keeps what was used last
+    except OSError:
+        pass
+    return df
+
+
+def _cache_budget() -> int:
+    raw = os.environ.get("TRAILKIT_CACHE_MAX_GB")
+    try:
+        gb = float(raw) if raw else _CACHE_MAX_GB_DEFAULT
+    except ValueError:
+        raise InputError(f"TRAILKIT_CACHE_MAX_GB={raw!r} is not a number of gigabytes (e.g. 10 or 2.5)") from None
+    return int(gb * 1e9)
+
+
+def _evict(cache_dir: Path, keep: Path | None = None, budget: int | None = None) -> list[Path]:
+    """Delete the least recently used cache entries until the directory fits its budget.
+
+    Entries are the load answers (``result-*``) and the per-batch Parquet files, each with its
+    ``.problems`` file; ``keep`` (the entry just written) is never deleted. Returns what was
+    deleted.
+
+    >>> import tempfile
+    >>> d = Path(tempfile.mkdtemp())
+    >>> for name in ("a.parquet", "b.parquet"):
+    ...     _ = (d / name).write_bytes(b"x" * 100)
+    >>> [p.name for p in _evict(d, keep=d / "b.parquet", budget=150)]
+    ['a.parquet']
+    """
+    budget = _cache_budget() if budget is None else budget
+    entries = []
+    for pattern in ("result-*.arrow", "result-*.parquet", "*.parquet"):
+        for p in cache_dir.glob(pattern):
+            try:
+                st = p.stat()
+            except OSError:
+                continue
+            entries.append((st.st_mtime, st.st_size, p))
+    entries = sorted(set(entries))
+    total = sum(size for _, size, _ in entries)
+    deleted = []
+    for _, size, p in entries:
+        if total <= budget:
+            break
+        if keep is not None and p == keep:
+            continue
+        for f in (p, p.with_suffix(".problems")):
+            try:
+                f.unlink()
+            except OSError:
+                pass
+        total -= size
+        deleted.append(p)
+    return deleted
+
+
 def _resolve_sources(source, t0, t1, regions, accounts, progress) -> list[str | os.PathLike]:
     srcs = [source] if isinstance(source, str | os.PathLike) else list(source)
     local: list[str | os.PathLike] = []
@@ -1411,9 +1509,9 @@ def _load(
         h = hashlib.sha256(repr((t0, t1, sorted(regions or []), sorted(map(str, accounts or [])))).encode())
         for b in _batches(files):
             h.update(_batch_key(b).encode())
-        result = cdir / f"result-{h.hexdigest()[:32]}.parquet"
+        result = cdir / f"result-{h.hexdigest()[:32]}.arrow"
         problems = _read_problems(result)
-        if problems is not None:
+        if problems is not None and _mapped_result(result) is not None:
             report.extend(problems)
             report.files_read += len(files)
             report.from_cache += len(files)
@@ -1436,7 +1534,7 @@ def _load(
     df, report.duplicates_dropped = _dedup_sort_identify(owned)
     report.events = df.height
     if use_cache:
-        _write_parquet(df, result, report.problems)
+        _write_result(df, result, report.problems)
     return df, None
 
 
@@ -1470,7 +1568,7 @@ def scan_events(
     df, cached = _load(source, start=start, end=end, regions=regions, accounts=accounts,
                        progress=progress, cache=cache, cache_dir=cache_dir, report=rep, workers=workers)
     _report_problems(rep, on_error)
-    return pl.scan_parquet(cached) if cached is not None else df.lazy()
+    return _mapped_result(cached).lazy() if cached is not None else df.lazy()  # type: ignore[union-attr]
 
 
 def _report_problems(rep: LoadReport, on_error: OnError) -> None:
@@ -1546,7 +1644,7 @@ def read_events(
     df, cached = _load(source, start=start, end=end, regions=regions, accounts=accounts,
                        progress=progress, cache=cache, cache_dir=cache_dir, report=rep, workers=workers)
     if cached is not None:
-        df = pl.read_parquet(cached)
+        df = _mapped_result(cached)
         rep.events = df.height
     _report_problems(rep, on_error)
     return df
