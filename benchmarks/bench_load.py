@@ -41,7 +41,7 @@ from _common import (  # noqa: E402
 #: approach id -> label in the table
 APPROACHES: dict[str, str] = {
     "trailkit-cold": "trailkit `read_events`, cold (no cache)",
-    "trailkit-cache-write": "trailkit `read_events`, cold + writing its cache",
+    "trailkit-cache-write": "trailkit `read_events`, cold + cache (batches written as read; the answer on a background thread)",
     "trailkit-warm": "trailkit `read_events`, warm (memory-maps its cached answer)",
     "duckdb": "DuckDB `read_json` (explicit schema, records=true) + unnest → polars",
     "pandas": "pandas `json.load` + `json_normalize`",

@@ -385,6 +385,7 @@ def test_a_repeated_load_maps_its_answer_and_survives_a_damaged_one(tmp_path):
         delivered(root, "111122223333", "eu-west-1", day, "A", [record(i + 100 * int(day[-2:])) for i in range(30)])
     cache = tmp_path / "cache"
     cold, _ = load(root, cache=True, cache_dir=cache)
+    trailkit.load._flush_cache_writes()  # the answer is written on a thread
     [answer] = cache.glob("result-*.arrow")
     warm, rep = load(root, cache=True, cache_dir=cache)
     assert rep.from_cache == 2 and warm.equals(cold) and warm.schema == cold.schema
@@ -393,6 +394,7 @@ def test_a_repeated_load_maps_its_answer_and_survives_a_damaged_one(tmp_path):
     answer.write_bytes(answer.read_bytes()[:200])  # cut short: read again from the batches, rewritten
     again, rep = load(root, cache=True, cache_dir=cache)
     assert again.equals(cold)
+    trailkit.load._flush_cache_writes()
     assert trailkit.load._mapped_result(answer) is not None
 
 
@@ -404,12 +406,15 @@ def test_the_cache_is_kept_under_its_budget_least_recently_used_first(tmp_path, 
         delivered(root, "111122223333", "eu-west-1", day, "A", [record(i + 1000 * n) for i in range(40)])
         roots.append(root)
     load(roots[0], cache=True, cache_dir=cache)
+    trailkit.load._flush_cache_writes()
     one = sum(p.stat().st_size for p in cache.iterdir())
     monkeypatch.setenv("TRAILKIT_CACHE_MAX_GB", str(2.5 * one / 1e9))  # room for about two loads
     load(roots[1], cache=True, cache_dir=cache)
+    trailkit.load._flush_cache_writes()
     os.utime(next(cache.glob("result-*.arrow")), (1, 1))  # make one answer the oldest
     oldest = {p.name for p in cache.glob("result-*.arrow") if p.stat().st_mtime == 1}
     load(roots[2], cache=True, cache_dir=cache)
+    trailkit.load._flush_cache_writes()
     left = {p.name for p in cache.glob("result-*.arrow")}
     assert not oldest & left and len(left) >= 1
     assert sum(p.stat().st_size for p in cache.iterdir()) <= 2.5 * one + 10_000

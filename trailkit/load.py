@@ -39,6 +39,8 @@ import json
 import os
 import re
 import shutil
+import threading
+import time
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -602,8 +604,6 @@ def _scanner(total_bytes: int) -> Future | None:
     if _scanner_module is not False or c_build:
         future.set_result(_import_scanner())
         return future
-    import threading
-
     def load() -> None:
         try:
             future.set_result(_import_scanner())
@@ -1383,7 +1383,30 @@ def _read_problems(path: Path) -> list[Problem] | None:
 _CACHE_MAX_GB_DEFAULT = 10.0
 
 
-def _write_result(df: pl.DataFrame, path: Path, problems: list[Problem]) -> None:
+_cache_writers: list[threading.Thread] = []
+
+
+def _write_result_later(df: pl.DataFrame, path: Path, problems: list[Problem]) -> None:
+    """Write a load's answer on a thread, so the caller has its frame at once.
+
+    Writing 2M events takes seconds (the file is uncompressed); the frame is immutable, so
+    the caller can work with it meanwhile. The thread is not a daemon: a script that ends
+    right after loading waits for the cache to be complete.
+    """
+    budget = _cache_budget()  # a bad $TRAILKIT_CACHE_MAX_GB is the caller's error, not the thread's
+    writer = threading.Thread(target=_write_result, args=(df, path, list(problems), budget),
+                              name="trailkit-cache-write")
+    writer.start()
+    _cache_writers.append(writer)
+
+
+def _flush_cache_writes() -> None:
+    """Wait until every answer being written to the cache is there."""
+    while _cache_writers:
+        _cache_writers.pop().join()
+
+
+def _write_result(df: pl.DataFrame, path: Path, problems: list[Problem], budget: int | None = None) -> None:
     """Write the whole answer of a load as uncompressed Arrow IPC, ready to be memory-mapped.
 
     Uncompressed, so the next load maps the file instead of decoding it: 2M events come back
@@ -1392,22 +1415,25 @@ def _write_result(df: pl.DataFrame, path: Path, problems: list[Problem]) -> None
     budget (see ``_evict``). Failing to write (disk full, a mapped file on Windows) only
     costs the next load its speed.
     """
+    tmp = path.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         if shutil.disk_usage(path.parent).free < 2 * df.estimated_size() + (1 << 30):
             raise OSError("less than twice its size (plus 1 GB) is free on that disk")
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
         df.write_ipc(tmp, compression="uncompressed", compat_level=pl.CompatLevel.newest())
-        os.replace(tmp, path)
+        # the problems first: an answer that is there always has its problems beside it
         path.with_suffix(".problems").write_text(json.dumps([p.__dict__ for p in problems]))
-    except OSError as exc:
+        os.replace(tmp, path)
+    except Exception as exc:  # noqa: BLE001 - a cache write that fails costs speed, never the load
         import warnings
 
+        with contextlib.suppress(OSError):
+            tmp.unlink()
         warnings.warn(f"could not write the load cache {path} ({exc}); the next load of these files "
                       f"reads them again. Free space there or set TRAILKIT_CACHE_DIR.", RuntimeWarning,
                       stacklevel=3)
         return
-    _evict(path.parent, keep=path)
+    _evict(path.parent, keep=path, budget=budget)
 
 
 def _mapped_result(path: Path) -> pl.DataFrame | None:
@@ -1451,12 +1477,14 @@ def _evict(cache_dir: Path, keep: Path | None = None, budget: int | None = None)
     """
     budget = _cache_budget() if budget is None else budget
     entries = []
-    for pattern in ("result-*.arrow", "result-*.parquet", "*.parquet"):
+    for pattern in ("result-*.arrow", "result-*.parquet", "*.parquet", "*.tmp"):
         for p in cache_dir.glob(pattern):
             try:
                 st = p.stat()
             except OSError:
                 continue
+            if p.suffix == ".tmp" and st.st_mtime > time.time() - 86400:
+                continue  # being written now, perhaps by another process; a day old: left by a crash
             entries.append((st.st_mtime, st.st_size, p))
     entries = sorted(set(entries))
     total = sum(size for _, size, _ in entries)
@@ -1494,6 +1522,7 @@ def _load(
     source, *, start, end, regions, accounts, progress, cache, cache_dir, report: LoadReport, workers,
 ) -> tuple[pl.DataFrame | None, Path | None]:
     """Everything behind read_events/scan_events. Returns (frame, None) or (None, cached result)."""
+    _flush_cache_writes()  # a load right after another sees the answer it is writing
     t0 = to_utc(start, "start")
     t1 = to_utc(end, "end")
     if t0 and t1 and t0 > t1:
@@ -1534,7 +1563,7 @@ def _load(
     df, report.duplicates_dropped = _dedup_sort_identify(owned)
     report.events = df.height
     if use_cache:
-        _write_result(df, result, report.problems)
+        _write_result_later(df, result, report.problems)
     return df, None
 
 
