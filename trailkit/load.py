@@ -953,6 +953,32 @@ def _json_or_none(text: str | None) -> Any:
         return None
 
 
+_malloc_trim: Any = None  # glibc's malloc_trim, False where there is none (not yet looked up)
+
+
+def _trim() -> None:
+    """Give the memory that glibc's malloc keeps after frees back to the system.
+
+    Reader threads free their per-batch scratch (decompressed files, offsets, masks) into
+    malloc's arenas, which keep it: at 200k events that is about 0.12 GB of the peak, held
+    while the final sort allocates its own. A few milliseconds; a no-op off glibc (macOS,
+    musl) and where the call is missing.
+
+    >>> _trim()
+    """
+    global _malloc_trim
+    if _malloc_trim is None:
+        try:
+            import ctypes
+
+            _malloc_trim = ctypes.CDLL(None).malloc_trim
+            _malloc_trim.argtypes = [ctypes.c_size_t]
+        except (OSError, AttributeError):
+            _malloc_trim = False
+    if _malloc_trim:
+        _malloc_trim(0)
+
+
 def _dedup_sort_identify(owned: list[pl.DataFrame]) -> tuple[pl.DataFrame, int]:
     """The end of every load: drop duplicates, sort by time, add the identity columns.
 
@@ -960,6 +986,7 @@ def _dedup_sort_identify(owned: list[pl.DataFrame]) -> tuple[pl.DataFrame, int]:
     one per principal and session), on a second thread while the sort runs, and joined
     after it, so they are made once and never sorted.
     """
+    _trim()  # the batches' scratch memory, before the sort allocates
     df = owned[0]
     texts = df.get_column("user_identity").unique().drop_nulls().cast(pl.String)
     ui_dtype = df.schema["user_identity"]
