@@ -55,6 +55,9 @@ import numpy as np
 import polars as pl
 import pyarrow as pa
 
+from trailkit import (
+    _scan as _kinds,  # the scanner's kinds of value (numpy and ctypes only; no numba)
+)
 from trailkit.errors import InputError, LoadError
 from trailkit.identity import USER_IDENTITY_DTYPE, identity_columns, nonempty, parse_bool, parse_utc
 from trailkit.problems import LoadReport, Problem
@@ -382,6 +385,7 @@ class _Chunk:
     stage1: pl.DataFrame | None = None  # the records as text columns (see _add_stage1)
     scanned: Any = None  # where the values lie in ``data`` (trailkit._scan), for the compiled path
     unknown: list[str | None] | None = None  # per record, top-level fields the schema lacks (msgspec path)
+    blocks_ok: bool = False  # the scanner saw every _OBJECT_FIELDS value be an object, array or null
 
 
 def _gunzip(raw: bytes, path: str, problems: list[Problem]) -> bytes | None:
@@ -583,6 +587,10 @@ _SCAN_MIN_BYTES: int | None = None
 _NUMBA_MIN_BYTES = 16 << 20
 _SCAN_SPEC: Any = None
 _scanner_module: Any = False  # not tried yet
+#: the scanner's columns of _OBJECT_FIELDS, and the kinds of value that are not blocks (see _scan)
+_SCAN_OBJECT_COLUMNS = [len(_STR_FIELDS) + _RAW_TEXT.index(f) for f in _OBJECT_FIELDS]
+_SCALAR_KIND = np.zeros(256, np.bool_)
+_SCALAR_KIND[[_kinds.STRING, _kinds.STRING_ESC, _kinds.TRUE, _kinds.FALSE, _kinds.NUMBER]] = True
 
 
 def _scanner(total_bytes: int) -> Future | None:
@@ -692,6 +700,11 @@ def _add_stage1(chunks: list[_Chunk]) -> list[_Chunk]:
         unknown = [u for c in fast for u in (c.unknown or [None] * c.count)]
         decoded = decoded.with_columns(parse_utc(pl.col("eventTime"), full=False).alias("_time_us"),
                                        pl.Series("_unknown", unknown, dtype=pl.String))
+    if scanned:  # did the scanner see a scalar where a block belongs? (one look per batch)
+        kinds = np.concatenate([c.scanned.kinds for c in scanned])[:, _SCAN_OBJECT_COLUMNS]
+        blocks_ok = not _SCALAR_KIND[kinds].any()
+        for c in scanned:
+            c.blocks_ok = blocks_ok
     for group, frame in ((fast, decoded), (scanned, _scanned_frame(scanned) if scanned else None)):
         offset = 0
         for c in group:
@@ -836,7 +849,19 @@ def _careful(chunk: _Chunk, data: bytes) -> _Chunk:
 # stage 2: text columns -> the normalised schema (vectorised)
 
 
-def _normalise(stage1: pl.DataFrame, full_times: bool = False) -> pl.DataFrame:
+def _json_bool(name: str) -> pl.Expr:
+    """A raw JSON value (``true``, ``"true"``, ``"True"`` ...) → Boolean, else null.
+
+    The usual spellings are compared as they are; only the others (mostly null here) are
+    stripped and lower-cased, so the column is not copied twice per batch.
+    """
+    col = pl.col(name)
+    quick = pl.when(col == "true").then(True).when(col == "false").then(False)
+    rest = pl.when(quick.is_null()).then(col).str.strip_chars('"')
+    return pl.coalesce(quick, parse_bool(rest))
+
+
+def _normalise(stage1: pl.DataFrame, full_times: bool = False, blocks_checked: bool = False) -> pl.DataFrame:
     """Stage-1 frame (CloudTrail field names, all text) → normalised schema + ``_problem``.
 
     Staged ``with_columns`` on a lazy frame so every parse runs once, and polars runs the
@@ -845,18 +870,17 @@ def _normalise(stage1: pl.DataFrame, full_times: bool = False) -> pl.DataFrame:
     """
     # the identity columns are added once for the whole load (see _dedup_sort_identify); here only
     # what ConsoleLogin says about MFA, which lives in additionalEventData, not in the session
-    mfa_used = pl.col("additionalEventData").str.extract(r'"MFAUsed"\s*:\s*"([^"]*)"', 1)
+    console = pl.col("eventName") == "ConsoleLogin"
+    mfa_used = pl.when(console).then(pl.col("additionalEventData")).str.extract(r'"MFAUsed"\s*:\s*"([^"]*)"', 1)
     lf = stage1.lazy().with_columns(
-        pl.when(pl.col("eventName") == "ConsoleLogin").then(parse_bool(mfa_used, "yes", "no"))
-        .alias("_console_mfa"),
+        pl.when(console).then(parse_bool(mfa_used, "yes", "no")).alias("_console_mfa"),
         (pl.col("_time_us") if "_time_us" in stage1.columns and not full_times
          else parse_utc(pl.col("eventTime"), full=full_times)).alias("event_time"),
-        parse_bool(pl.col("readOnly").str.strip_chars('"')).alias("read_only"),
-        parse_bool(pl.col("managementEvent").str.strip_chars('"')).alias("management_event"),
+        _json_bool("readOnly").alias("read_only"),
+        _json_bool("managementEvent").alias("management_event"),
         nonempty(pl.col("errorCode")).alias("error_code"),
         nonempty(pl.col("errorMessage")).alias("error_message"),
-        parse_bool(pl.col("sessionCredentialFromConsole").str.strip_chars('"')).alias(
-            "session_credential_from_console"),
+        _json_bool("sessionCredentialFromConsole").alias("session_credential_from_console"),
     )
     lf = lf.with_columns(
         (pl.col("error_code").is_null() & pl.col("error_message").is_null()).alias("success")
@@ -886,7 +910,8 @@ def _normalise(stage1: pl.DataFrame, full_times: bool = False) -> pl.DataFrame:
                         pl.col("eventTime").str.slice(0, 40)))
         .when(pl.col("userIdentity").is_null() & (pl.col("eventType") != "AwsCloudTrailInsight").fill_null(True))
         .then(pl.lit("userIdentity|missing userIdentity; identity columns are null"))
-        .when(pl.any_horizontal(~pl.col(c).str.starts_with("{") & ~pl.col(c).str.starts_with("[")
+        .when(pl.lit(False) if blocks_checked else  # the scanner saw only blocks there
+              pl.any_horizontal(~pl.col(c).str.starts_with("{") & ~pl.col(c).str.starts_with("[")
                                 for c in _OBJECT_FIELDS))
         .then(pl.coalesce([pl.when(~pl.col(c).str.starts_with("{") & ~pl.col(c).str.starts_with("[")).then(
             pl.lit(f"{c}|expected a JSON object, got a scalar; kept as text")) for c in _OBJECT_FIELDS]))
@@ -908,7 +933,7 @@ def _normalise(stage1: pl.DataFrame, full_times: bool = False) -> pl.DataFrame:
         # the fast time parse takes only the trail form; re-parse if anything else is there
         odd = out.select((pl.col("event_time").is_null() & pl.col("_problem").is_not_null()).any()).item()
         if odd:
-            return _normalise(stage1, full_times=True)
+            return _normalise(stage1, full_times=True, blocks_checked=blocks_checked)
     return out
 
 
@@ -1040,9 +1065,9 @@ def _fast_batch(chunks: list[_Chunk]) -> tuple[pl.DataFrame | None, list[Problem
         return None, []
     stage1 = pl.concat([c.stage1 for c in chunks], rechunk=False)  # type: ignore[misc]
     counts = [c.count for c in chunks]
-    names = pl.DataFrame({"f": [c.file.path for c in chunks], "n": counts},
-                         schema={"f": pl.String, "n": pl.UInt32})
-    source_col = names.select(pl.col("f").repeat_by("n").explode())["f"]
+    # each path once, as a category, repeated by code (no per-row copy of the text)
+    source_col = pl.Series("source_file", [c.file.path for c in chunks], dtype=pl.Categorical).gather(
+        np.repeat(np.arange(len(chunks), dtype=np.uint32), counts))
     offsets: dict[str, int] = {}
     total = 0
     for c in chunks:
@@ -1052,8 +1077,9 @@ def _fast_batch(chunks: list[_Chunk]) -> tuple[pl.DataFrame | None, list[Problem
         source_col.alias("source_file"),
         pl.int_range(pl.len(), dtype=pl.Int64).alias("_row"),
     )
+    blocks_checked = all(c.blocks_ok for c in chunks)
     try:
-        df = _normalise(stage1)
+        df = _normalise(stage1, blocks_checked=blocks_checked)
     except Exception:  # noqa: BLE001 - anything unexpected: retry file by file
         return None, []
     return df, _problems_from(df, offsets)
