@@ -250,6 +250,18 @@ def bad_folder(tmp_path):
     return tmp_path
 
 
+def test_a_scalar_where_a_block_belongs_is_kept_and_reported(tmp_path):
+    # valid JSON the fast paths accept: only the block-type check can notice
+    recs = [record(1), record(2, requestParameters="bucket-b"), record(3, responseElements=7)]
+    f = delivered(tmp_path, "111122223333", "eu-west-1", "2026-03-10", "A", recs)
+    df, rep = load(f)
+    assert df.height == 3
+    assert df.filter(pl.col("event_id") == record(2)["eventID"])["request_parameters"].item() == '"bucket-b"'
+    fields = sorted(p.field for p in rep.problems)
+    assert fields == ["requestParameters", "responseElements"], rep.text()
+    assert all(p.action == "kept" and p.record is not None for p in rep.problems)
+
+
 def test_bad_input_keeps_every_good_event_and_reports_the_rest(bad_folder):
     df, rep = load(bad_folder)
     ids = set(df["event_id"].to_list())
