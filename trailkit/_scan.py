@@ -80,6 +80,8 @@ class FieldSpec:
             self.table[slot] = i
         self.is_text = np.array(self.text, dtype=np.bool_)
         self.time_index = self.names.index(self.time) if self.time else -1
+        # where the look-up arrays live, for the C kernels (they are this object's own arrays)
+        self.addresses = tuple(_address(a) for a in (self.table, self.key_bytes, self.key_start, self.is_text))
 
 
 @dataclass
@@ -122,18 +124,21 @@ class _CKernels:
         n = buf.shape[0]
         nf = spec.count
         cap = max(16, n // 512)  # real records are far above 512 bytes; tiny ones take a second call
-        error = np.zeros(1, np.int64)
-        sizes = np.zeros(nf, np.int64)
-        while True:
-            starts = np.empty((cap, nf), np.int32)
-            ends = np.empty((cap, nf), np.int32)
-            kinds = np.empty((cap, nf), np.uint8)
-            bounds = np.empty((cap, 2), np.int32)
-            unknown = np.empty(cap, np.uint8)
-            a = _address
-            count = self._scan(a(buf), n, a(spec.table), a(spec.key_bytes), a(spec.key_start), a(spec.is_text),
-                               nf, cap, a(starts), a(ends), a(kinds), a(sizes), a(bounds), a(unknown), a(error))
+        small = np.zeros(nf + 1, np.int64)  # the field sizes, then the error position
+        sizes, error = small[:nf], small[nf:]
+        while True:  # two allocations per file: the loader calls this for every file
+            ints = np.empty(cap * (2 * nf + 2), np.int32)
+            bytes_ = np.empty(cap * (nf + 1), np.uint8)
+            i0, b0 = _address(ints), _address(bytes_)
+            count = self._scan(_address(buf), n, *spec.addresses, nf, cap,
+                               i0, i0 + 4 * cap * nf, b0, _address(small), i0 + 8 * cap * nf, b0 + cap * nf,
+                               _address(small) + 8 * nf)
             if error[0] != _FULL:
+                starts = ints[:cap * nf].reshape(cap, nf)
+                ends = ints[cap * nf:2 * cap * nf].reshape(cap, nf)
+                bounds = ints[2 * cap * nf:].reshape(cap, 2)
+                kinds = bytes_[:cap * nf].reshape(cap, nf)
+                unknown = bytes_[cap * nf:]
                 return count, starts, ends, kinds, sizes, bounds, unknown, int(error[0])
             cap = n // 3 + 16  # a record takes at least 3 bytes: "{}" and a comma
 
@@ -145,7 +150,7 @@ class _CKernels:
         fixed = ((ctypes.c_void_p * len(bufs))(*[addr(b) for b in bufs]), addr(cursor), addr(offsets),
                  addr(valid), addr(nulls), valid.shape[1])
         tail = (spec.time_index, addr(times) if times.size else None)
-        is_text, nf, fill = addr(spec.is_text), spec.count, self._fill
+        is_text, nf, fill = spec.addresses[3], spec.count, self._fill
         row = 0
         for data, s in zip(datas, scans, strict=True):
             if s.count:
@@ -183,18 +188,29 @@ def kernels(name: str | None = None) -> Any:
     True
     """
     name = name or os.environ.get("TRAILKIT_SCANNER") or None
+    if name is None and "default" in _kernels:  # looked up once: the loader asks per file
+        return _kernels["default"]
     if name is None:
-        name = "c" if c_library_path() else "numba"
-        if name == "c":
-            try:
-                return kernels("c")
-            except OSError as exc:  # built for another machine, or damaged
-                import warnings
+        _kernels["default"] = _best_kernels()
+        return _kernels["default"]
+    return _named_kernels(name)
 
-                warnings.warn(f"trailkit's C scanner at {c_library_path()} does not load ({exc}); "
-                              f"using numba's build. Reinstall trailkit to rebuild it.",
-                              RuntimeWarning, stacklevel=2)
-                name = "numba"
+
+def _best_kernels() -> Any:
+    """C if it was built and loads, else numba (with a warning when the C build does not load)."""
+    if c_library_path():
+        try:
+            return _named_kernels("c")
+        except OSError as exc:  # built for another machine, or damaged
+            import warnings
+
+            warnings.warn(f"trailkit's C scanner at {c_library_path()} does not load ({exc}); "
+                          f"using numba's build. Reinstall trailkit to rebuild it.",
+                          RuntimeWarning, stacklevel=3)
+    return _named_kernels("numba")
+
+
+def _named_kernels(name: str) -> Any:
     if name not in _kernels:
         if name == "c":
             path = c_library_path()

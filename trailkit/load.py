@@ -419,6 +419,22 @@ def _gunzip(raw: bytes, path: str, problems: list[Problem]) -> bytes | None:
         return part if part else None
 
 
+_NOT_SPACE = re.compile(rb"[^ \t\n\r\x0b\x0c]")
+
+
+def _first_byte(data: bytes | bytearray) -> bytes:
+    """The first byte that is not whitespace (``data.lstrip()[:1]`` without copying the file).
+
+    libdeflate hands back a ``bytearray``, whose ``lstrip`` always copies: per file that was
+    as slow as gunzipping it.
+
+    >>> _first_byte(bytearray(b"  {}")), _first_byte(b"   ")
+    (b'{', b'')
+    """
+    m = _NOT_SPACE.search(data)
+    return bytes(data[m.start():m.start() + 1]) if m else b""
+
+
 def _read_file(lf: LogFile, scanner: Future | None = None) -> _Chunk:
     chunk = _Chunk(lf)
     path = lf.path
@@ -440,7 +456,7 @@ def _read_file(lf: LogFile, scanner: Future | None = None) -> _Chunk:
             return _careful(chunk, data)
     found = None
     module = scanner.result() if scanner is not None else None
-    if module is not None and data.lstrip()[:1] == b"{":
+    if module is not None and _first_byte(data) == b"{":
         found = module.scan(np.frombuffer(data, np.uint8), _SCAN_SPEC)
     if found is not None and found.error < 0:
         chunk.data, chunk.scanned, chunk.count = data, found, found.count
@@ -480,7 +496,7 @@ def _split_fast(chunk: _Chunk, data: bytes) -> None:
             return
         chunk.count = len(chunk.records)
         return
-    head = data.lstrip()[:1]
+    head = _first_byte(data)
     try:
         if head == b"{":
             if b"\n" in data.strip():  # pretty-printed (or JSON lines): make it one line first
