@@ -96,6 +96,7 @@ class Scanned:
     bounds: np.ndarray  # (count, 2) int32: where each record starts and ends
     unknown: np.ndarray  # (count,) uint8: 1 where a record has a top-level field not in the spec
     error: int  # -1, or the byte position where the file stopped being what we read
+    addresses: tuple | None = None  # C kernels: where the file, starts, ends and kinds are (for tk_fill)
 
 
 
@@ -139,7 +140,8 @@ class _CKernels:
                 bounds = ints[2 * cap * nf:].reshape(cap, 2)
                 kinds = bytes_[:cap * nf].reshape(cap, nf)
                 unknown = bytes_[cap * nf:]
-                return count, starts, ends, kinds, sizes, bounds, unknown, int(error[0])
+                return (count, starts, ends, kinds, sizes, bounds, unknown, int(error[0]),
+                        (_address(buf), i0, i0 + 4 * cap * nf, b0))
             cap = n // 3 + 16  # a record takes at least 3 bytes: "{}" and a comma
 
     def fill_all(self, datas: list[bytes], scans: list[Scanned], spec: FieldSpec, bufs: tuple,
@@ -154,9 +156,13 @@ class _CKernels:
         row = 0
         for data, s in zip(datas, scans, strict=True):
             if s.count:
-                starts, ends, kinds = (np.ascontiguousarray(a) for a in (s.starts, s.ends, s.kinds))
-                fill(addr(np.frombuffer(data, np.uint8)), s.count, nf, addr(starts), addr(ends), addr(kinds),
-                     is_text, *fixed, row, *tail)
+                at = addr(np.frombuffer(data, np.uint8))
+                if s.addresses is not None and s.addresses[0] == at:  # the very bytes tk_scan read
+                    where = s.addresses
+                else:  # scanned elsewhere (numba), or these bytes moved: look the arrays up
+                    starts, ends, kinds = (np.ascontiguousarray(a) for a in (s.starts, s.ends, s.kinds))
+                    where = (at, addr(starts), addr(ends), addr(kinds))
+                fill(where[0], s.count, nf, where[1], where[2], where[3], is_text, *fixed, row, *tail)
                 row += s.count
 
 
@@ -256,9 +262,9 @@ def scan(buf: np.ndarray, spec: FieldSpec, using: str | None = None) -> Scanned:
         empty = np.zeros((0, spec.count), np.int32)
         return Scanned(0, empty, empty, empty.astype(np.uint8), np.zeros(spec.count, np.int64),
                        np.zeros((0, 2), np.int32), np.zeros(0, np.uint8), 0)
-    count, starts, ends, kinds, sizes, bounds, unknown, error = kernels(using).scan_arrays(buf, spec)
+    count, starts, ends, kinds, sizes, bounds, unknown, error, where = kernels(using).scan_arrays(buf, spec)
     return Scanned(count, starts[:count], ends[:count], kinds[:count], sizes, bounds[:count], unknown[:count],
-                   int(error))
+                   int(error), where)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -549,8 +549,8 @@ def _fill(buf, starts, ends, kinds, is_text, datas, cursor, offsets, valid, null
 
 
 def scan_arrays(buf: np.ndarray, spec) -> tuple:
-    """``_scan`` over one file: (count, starts, ends, kinds, sizes, bounds, unknown, error)."""
-    return _scan(buf, spec.table, spec.key_bytes, spec.key_start, spec.is_text, _HEAD, _SPECIAL)
+    """``_scan`` over one file: (count, starts, ends, kinds, sizes, bounds, unknown, error, None)."""
+    return (*_scan(buf, spec.table, spec.key_bytes, spec.key_start, spec.is_text, _HEAD, _SPECIAL), None)
 
 
 def fill_all(datas: list[bytes], scans: list, spec, bufs: tuple, cursor: np.ndarray, offsets: np.ndarray,
