@@ -382,7 +382,8 @@ class _Chunk:
     problems: list[Problem] = field(default_factory=list)
     records: list | None = None  # decoded records (fast path), turned into `stage1`
     data: bytes | None = None  # the decoded text, kept until the batch is parsed (fallback)
-    stage1: pl.DataFrame | None = None  # the records as text columns (see _add_stage1)
+    stage1: pl.DataFrame | None = None  # the batch's records as text columns (see _add_stage1) ...
+    stage1_offset: int = 0  # ... of which this file's are the ``count`` rows from here
     scanned: Any = None  # where the values lie in ``data`` (trailkit._scan), for the compiled path
     unknown: list[str | None] | None = None  # per record, top-level fields the schema lacks (msgspec path)
     blocks_ok: bool = False  # the scanner saw every _OBJECT_FIELDS value be an object, array or null
@@ -724,7 +725,7 @@ def _add_stage1(chunks: list[_Chunk]) -> list[_Chunk]:
     for group, frame in ((fast, decoded), (scanned, _scanned_frame(scanned) if scanned else None)):
         offset = 0
         for c in group:
-            c.stage1 = frame.slice(offset, c.count)  # type: ignore[union-attr]
+            c.stage1, c.stage1_offset = frame, offset  # sliced only if need be (see _fast_batch)
             c.records = c.scanned = None
             offset += c.count
     return chunks
@@ -1077,9 +1078,18 @@ def _fast_batch(chunks: list[_Chunk]) -> tuple[pl.DataFrame | None, list[Problem
     chunks = [c for c in chunks if c.count]
     if not chunks:
         return pl.DataFrame(schema=_BATCH_SCHEMA), []
-    if any(c.stage1 is None or c.stage1.height != c.count for c in chunks):
+    if any(c.stage1 is None or c.stage1.height < c.stage1_offset + c.count for c in chunks):
         return None, []
-    stage1 = pl.concat([c.stage1 for c in chunks], rechunk=False)  # type: ignore[misc]
+    # runs of files that lie next to each other in one stage-1 frame are taken whole: a column
+    # cut into one piece per file makes every later polars operation several times slower
+    runs: list[list] = []
+    for c in chunks:
+        if runs and runs[-1][0] is c.stage1 and runs[-1][2] == c.stage1_offset:
+            runs[-1][2] += c.count
+        else:
+            runs.append([c.stage1, c.stage1_offset, c.stage1_offset + c.count])
+    stage1 = pl.concat([f if a == 0 and b == f.height else f.slice(a, b - a) for f, a, b in runs],
+                       rechunk=False)
     counts = [c.count for c in chunks]
     # each path once, as a category, repeated by code (no per-row copy of the text)
     source_col = pl.Series("source_file", [c.file.path for c in chunks], dtype=pl.Categorical).gather(
