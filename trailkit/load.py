@@ -995,6 +995,44 @@ def _json_or_none(text: str | None) -> Any:
         return None
 
 
+class _Identities:
+    """The identity table of a load, built batch by batch as the batches arrive.
+
+    The loader's main thread waits while reader threads parse; deriving the identity columns
+    of each batch's new ``userIdentity`` values there takes that work off the end of the
+    load, where it used to run beside the sort. Values are told apart by their category code.
+    """
+
+    def __init__(self) -> None:
+        self.seen = np.zeros(0, np.bool_)
+        self.tables: list[pl.DataFrame] = []
+
+    def new_values(self, frame: pl.DataFrame) -> pl.Series:
+        """The ``userIdentity`` texts in ``frame`` not seen before (now marked as seen)."""
+        values = frame.get_column("user_identity").unique().drop_nulls()
+        if values.is_empty():
+            return pl.Series([], dtype=pl.String)
+        codes = values.to_physical().to_numpy()
+        if codes.max() >= self.seen.size:
+            self.seen = np.concatenate([self.seen, np.zeros(int(codes.max()) + 1 - self.seen.size, np.bool_)])
+        new = ~self.seen[codes]
+        self.seen[codes[new]] = True
+        return values.filter(pl.Series(new)).cast(pl.String)
+
+    def add(self, frame: pl.DataFrame) -> None:
+        """Derive the identity columns of the values in ``frame`` not seen before."""
+        texts = self.new_values(frame)
+        if len(texts):
+            self.tables.append(_identity_table(texts))
+
+    def table(self, more: pl.DataFrame | None = None) -> pl.DataFrame:
+        """The whole table (with ``more``: an identity table of the values no batch showed)."""
+        tables = [*self.tables, *([more] if more is not None and more.height else [])]
+        if not tables:
+            return _identity_table(pl.Series([], dtype=pl.String))
+        return pl.concat(tables, how="vertical") if len(tables) > 1 else tables[0]
+
+
 _malloc_trim: Any = None  # glibc's malloc_trim, False where there is none (not yet looked up)
 
 
@@ -1021,22 +1059,26 @@ def _trim() -> None:
         _malloc_trim(0)
 
 
-def _dedup_sort_identify(owned: list[pl.DataFrame]) -> tuple[pl.DataFrame, int]:
+def _dedup_sort_identify(owned: list[pl.DataFrame],
+                         identities: _Identities | None = None) -> tuple[pl.DataFrame, int]:
     """The end of every load: drop duplicates, sort by time, add the identity columns.
 
     The identity columns are derived once per distinct ``userIdentity`` (a log holds few:
-    one per principal and session), on a second thread while the sort runs, and joined
-    after it, so they are made once and never sorted.
+    one per principal and session) — mostly while the batches arrived (``identities``), the
+    rest on a second thread while the sort runs — and joined after it, so they are made once
+    and never sorted.
     """
     _trim()  # the batches' scratch memory, before the sort allocates
+    identities = identities if identities is not None else _Identities()
     df = owned[0]
-    texts = df.get_column("user_identity").unique().drop_nulls().cast(pl.String)
     ui_dtype = df.schema["user_identity"]
+    left = identities.new_values(df)  # none unless batches came from the cache or a 2nd process
     del df
     with ThreadPoolExecutor(max_workers=2) as pool:
-        table = pool.submit(_identity_table, texts)
+        more = pool.submit(_identity_table, left) if len(left) else None
         df, dropped = _dedup_sort(owned, pool)
-        return _add_identities(df, table.result().with_columns(pl.col("_ui_key").cast(ui_dtype))), dropped
+        table = identities.table(more.result() if more is not None else None)
+        return _add_identities(df, table.with_columns(pl.col("_ui_key").cast(ui_dtype))), dropped
 
 
 def _add_identities(df: pl.DataFrame, table: pl.DataFrame) -> pl.DataFrame:
@@ -1299,8 +1341,11 @@ def _load_batches(
     cache_dir: Path,
     progress: bool | None,
     workers: int,
+    identities: _Identities | None = None,
 ) -> list[pl.DataFrame] | list[Path]:
     """Read every batch; with ``cache`` write each to Parquet and return the paths.
+
+    ``identities`` gets each batch parsed in this process, as it arrives.
 
     With two or more workers and enough input, the later part of the batches is parsed in a
     second (spawned) process while this one parses the first part; reading happens on
@@ -1362,6 +1407,8 @@ def _load_batches(
             report.files_read += len(b)
             if bar:
                 bar.update(sum(max(f.size, 0) for f in b))
+            if identities is not None and isinstance(stored, pl.DataFrame):
+                identities.add(stored)
             parsed.append(stored)
         if worker is not None:
             assert worker.stdout is not None
@@ -1624,7 +1671,9 @@ def _load(
             report.files_read += len(files)
             report.from_cache += len(files)
             return None, result
+    identities = _Identities()
     results = _load_batches(files, report, cache=use_cache, cache_dir=cdir, progress=progress,
+                            identities=identities,
                             workers=workers or min(8, (os.cpu_count() or 1) + 1))
     cond = _row_filter(t0, t1, regions, accounts)
     if results and isinstance(results[0], Path):
@@ -1639,7 +1688,7 @@ def _load(
             df = df.filter(cond)
     owned = [df]
     del df
-    df, report.duplicates_dropped = _dedup_sort_identify(owned)
+    df, report.duplicates_dropped = _dedup_sort_identify(owned, identities)
     report.events = df.height
     if use_cache:
         _write_result_later(df, result, report.problems)
