@@ -1536,10 +1536,10 @@ def _write_result(df: pl.DataFrame, path: Path, problems: list[Problem], budget:
     """Write the whole answer of a load as uncompressed Arrow IPC, ready to be memory-mapped.
 
     Uncompressed, so the next load maps the file instead of decoding it: 2M events come back
-    in well under a second, and pages are read only when a query touches them. It is about
-    20 to 30 times the size of the Parquet batch cache (1.3 to 1.6 KB per event), so the cache directory is kept under a
-    budget (see ``_evict``). Failing to write (disk full, a mapped file on Windows) only
-    costs the next load its speed.
+    in well under a second, and pages are read only when a query touches them. It is 20 to 30
+    times the size of the Parquet batch cache (1.3 to 1.6 KB per event), so the cache folder
+    is kept under a budget (see ``_evict``). Failing to write (disk full, a mapped file on
+    Windows) only costs the next load its speed.
     """
     tmp = path.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")
     try:
