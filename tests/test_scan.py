@@ -169,6 +169,16 @@ def test_other_layouts_are_left_to_msgspec(spec):
     assert agree(escaped_key, spec) == "fallback"
 
 
+def test_columns_are_built_only_from_the_bytes_that_were_scanned(spec):
+    data = records_file([{"eventID": "1", "eventName": "a", "requestParameters": {"k": "v" * 50}}])
+    found = _scan.scan(np.frombuffer(data, np.uint8), spec)
+    with pytest.raises(ValueError, match="not the ones that were scanned"):
+        _scan.build_columns([data[:40]], [found], spec)  # shorter: the values would lie past its end
+    copy = bytes(bytearray(data))  # the same bytes elsewhere in memory are fine
+    columns = _scan.build_columns([copy], [found], spec)
+    assert columns[spec.names.index("requestParameters")].to_pylist() == ['{"k": "' + "v" * 50 + '"}']
+
+
 def test_duplicate_keys_and_null_blocks_match(spec):
     data = (b'{"Records":[{"eventName":"a","eventName":"b","requestParameters":null,'
             b'"responseElements":{},"resources":[],"readOnly":"true","managementEvent":false}]}')

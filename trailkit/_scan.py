@@ -84,7 +84,7 @@ class FieldSpec:
         self.addresses = tuple(_address(a) for a in (self.table, self.key_bytes, self.key_start, self.is_text))
 
 
-@dataclass
+@dataclass(frozen=True)  # tk_fill may use the addresses noted at scan time: nothing may be swapped
 class Scanned:
     """Where each captured value of each record lies in one file's bytes."""
 
@@ -96,7 +96,7 @@ class Scanned:
     bounds: np.ndarray  # (count, 2) int32: where each record starts and ends
     unknown: np.ndarray  # (count,) uint8: 1 where a record has a top-level field not in the spec
     error: int  # -1, or the byte position where the file stopped being what we read
-    addresses: tuple | None = None  # C kernels: where the file, starts, ends and kinds are (for tk_fill)
+    addresses: tuple | None = None  # C kernels: where the file, starts, ends, kinds are, and its length
 
 
 
@@ -141,7 +141,7 @@ class _CKernels:
                 kinds = bytes_[:cap * nf].reshape(cap, nf)
                 unknown = bytes_[cap * nf:]
                 return (count, starts, ends, kinds, sizes, bounds, unknown, int(error[0]),
-                        (_address(buf), i0, i0 + 4 * cap * nf, b0))
+                        (_address(buf), i0, i0 + 4 * cap * nf, b0, n))
             cap = n // 3 + 16  # a record takes at least 3 bytes: "{}" and a comma
 
     def fill_all(self, datas: list[bytes], scans: list[Scanned], spec: FieldSpec, bufs: tuple,
@@ -157,13 +157,25 @@ class _CKernels:
         for data, s in zip(datas, scans, strict=True):
             if s.count:
                 at = addr(np.frombuffer(data, np.uint8))
-                if s.addresses is not None and s.addresses[0] == at:  # the very bytes tk_scan read
-                    where = s.addresses
-                else:  # scanned elsewhere (numba), or these bytes moved: look the arrays up
+                if s.addresses is not None and s.addresses[0] == at and s.addresses[4] == len(data):
+                    where = s.addresses  # the very bytes tk_scan read
+                else:  # scanned elsewhere (numba), or other bytes: look the arrays up, check the ends
+                    check_bytes(data, s)
                     starts, ends, kinds = (np.ascontiguousarray(a) for a in (s.starts, s.ends, s.kinds))
                     where = (at, addr(starts), addr(ends), addr(kinds))
                 fill(where[0], s.count, nf, where[1], where[2], where[3], is_text, *fixed, row, *tail)
                 row += s.count
+
+
+def check_bytes(data: bytes, found: Scanned) -> None:
+    """Raise ValueError if ``found``'s values would lie past the end of ``data``.
+
+    The kernels copy without bounds checks; ``build_columns`` given other bytes than the
+    scanned ones must fail here, not read past a buffer.
+    """
+    present = found.kinds != ABSENT  # the starts and ends of absent values were never written
+    if present.any() and int(found.ends[present].max()) > len(data):
+        raise ValueError("build_columns: these bytes are not the ones that were scanned")
 
 
 def _address(a: np.ndarray) -> int:

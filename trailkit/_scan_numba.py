@@ -22,6 +22,7 @@ from trailkit._scan import (
     STRING,
     STRING_ESC,
     TRUE,
+    check_bytes,
 )
 
 
@@ -559,6 +560,7 @@ def fill_all(datas: list[bytes], scans: list, spec, bufs: tuple, cursor: np.ndar
     row = 0
     for data, s in zip(datas, scans, strict=True):
         if s.count:
+            check_bytes(data, s)  # numba does not check bounds either
             _fill(np.frombuffer(data, np.uint8), s.starts, s.ends, s.kinds, spec.is_text, bufs, cursor, offsets,
                   valid, nulls, row, spec.time_index, times)
             row += s.count
