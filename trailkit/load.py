@@ -1053,7 +1053,7 @@ def _trim() -> None:
 
             _malloc_trim = ctypes.CDLL(None).malloc_trim
             _malloc_trim.argtypes = [ctypes.c_size_t]
-        except (OSError, AttributeError):
+        except (OSError, AttributeError, TypeError):  # not glibc; Windows has no CDLL(None)
             _malloc_trim = False
     if _malloc_trim:
         _malloc_trim(0)
