@@ -182,3 +182,15 @@ def test_bulk_layout_count_and_determinism(tmp_path):
     assert all(LAYOUT.match(rel) for rel in files)
     df = trailkit.read_events(tmp_path / "a", cache=False, progress=False)
     assert trailkit.last_report().ok and df.height == 5000
+
+
+def test_summary_is_the_same_text_every_time(events):
+    """Rankings break ties by name: group_by order varies from run to run, the summary must not."""
+    from trailkit.summary import summarize
+
+    shuffled = events.sample(fraction=1.0, shuffle=True, seed=3)
+    first = summarize(events)
+    assert summarize(shuffled) == first
+    errors = first.split("Most common errors:")[1].split("\n\n")[0].splitlines()[3:]
+    counts = [(-int(line.split()[-1]), line.split()[0], line.split()[1]) for line in errors if "more" not in line]
+    assert counts == sorted(counts)

@@ -70,7 +70,8 @@ def summarize(events: pl.DataFrame, report: LoadReport | None = None, *, top: in
     lines.append(f"{events.height:,} events from {t0:{fmt}} to {t1:{fmt}} UTC" if t0 and t1
                  else f"{events.height:,} events")
     accounts = events["recipient_account_id"].drop_nulls().unique().sort().to_list()
-    regions = events.group_by("aws_region").len().sort("len", descending=True)
+    # every ranking breaks ties by name: the same logs always print the same summary
+    regions = events.group_by("aws_region").len().sort(["len", "aws_region"], descending=[True, False])
     lines.append(f"accounts: {', '.join(accounts) or '-'}")
     lines.append("regions:  " + ", ".join(f"{r} ({n:,})" for r, n in regions.iter_rows()))
     failed = events.filter(~pl.col("success"))
@@ -82,28 +83,31 @@ def summarize(events: pl.DataFrame, report: LoadReport | None = None, *, top: in
     lines += _table(
         events.group_by("actor", "identity_type").agg(pl.len().alias("events"),
                                                       pl.col("source_ip").n_unique().alias("ips"))
-        .sort("events", descending=True), top)
+        .sort(["events", "actor", "identity_type"], descending=[True, False, False], nulls_last=True), top)
 
     lines += ["", "Most common errors:"]
     lines += _table(failed.group_by("error_code", "event_name").agg(pl.len().alias("events"))
-                    .sort("events", descending=True), top)
+                    .sort(["events", "error_code", "event_name"], descending=[True, False, False],
+                          nulls_last=True), top)
 
-    root = events.filter(pl.col("identity_type") == "Root")
+    by_time = ["event_time", "event_id"]  # the listings below, in time order whatever the input order
+    root = events.filter(pl.col("identity_type") == "Root").sort(by_time, nulls_last=True)
     lines += ["", f"Root activity ({root.height}):"]
     lines += _table(root.select("event_time", "event_name", "source_ip", "aws_region", "success"), top)
 
-    no_mfa = events.filter((pl.col("event_name") == "ConsoleLogin") & (pl.col("mfa_authenticated") == False))  # noqa: E712
+    no_mfa = events.filter((pl.col("event_name") == "ConsoleLogin")
+                           & (pl.col("mfa_authenticated") == False)).sort(by_time, nulls_last=True)  # noqa: E712
     lines += ["", f"Console sign-ins without MFA ({no_mfa.height}):"]
     lines += _table(no_mfa.select("event_time", "actor", "source_ip", "success"), top)
 
-    destructive = events.filter(pl.col("event_name").is_in(DESTRUCTIVE))
+    destructive = events.filter(pl.col("event_name").is_in(DESTRUCTIVE)).sort(by_time, nulls_last=True)
     lines += ["", f"Destructive or security-relevant calls ({destructive.height}):"]
     lines += _table(destructive.select("event_time", "event_name", "actor", "source_ip", "aws_region",
                                        "success"), top * 2)
 
     per_region = events.group_by("aws_region").agg(pl.len().alias("events"),
                                                    pl.col("actor").unique().sort().str.join(", ").alias("who"))
-    rare = per_region.filter(pl.col("events") < max(5, events.height * 0.002)).sort("events")
+    rare = per_region.filter(pl.col("events") < max(5, events.height * 0.002)).sort(["events", "aws_region"])
     lines += ["", "Rarely used regions (possible unexpected activity):"]
     lines += _table(rare, top)
 
@@ -130,9 +134,11 @@ def _scenario_lines(events: pl.DataFrame, top: int) -> list[str]:
 
     launches = scenarios.instance_launches(events)
     if "hourly_usd" in launches.columns:
-        big = launches.filter(pl.col("hourly_usd") >= 5).sort("hourly_usd", descending=True)
-        cols = [c for c in ("event_time", "instance_type", "actor", "session_started_by", "aws_region",
-                            "success", "error_code", "hourly_usd")
+        # one row per instance: a launch of two shows twice, told apart by instance_id
+        big = launches.filter(pl.col("hourly_usd") >= 5).sort(["hourly_usd", "event_time", "instance_id"],
+                                                               descending=[True, False, False], nulls_last=True)
+        cols = [c for c in ("event_time", "instance_id", "instance_type", "actor", "session_started_by",
+                            "aws_region", "success", "error_code", "hourly_usd")
                 if c in big.columns]
         out += ["", f"Expensive instance launches, $5+/hour ({big.height}):"] + _table(big.select(cols), top)
     return out
