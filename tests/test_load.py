@@ -396,10 +396,10 @@ def test_a_repeated_load_maps_its_answer_and_survives_a_damaged_one(tmp_path):
     for day in ("2026-03-10", "2026-03-11"):
         delivered(root, "111122223333", "eu-west-1", day, "A", [record(i + 100 * int(day[-2:])) for i in range(30)])
     cache = tmp_path / "cache"
-    cold, _ = load(root, cache=True, cache_dir=cache)
-    trailkit.load._flush_cache_writes()  # the answer is written on a thread
+    cold, _ = load(root, cache=True, cache_dir=cache)  # its answer is written on a thread ...
+    warm, rep = load(root, cache=True, cache_dir=cache)  # ... which the same load again waits for
     [answer] = cache.glob("result-*.arrow")
-    warm, rep = load(root, cache=True, cache_dir=cache)
+    assert answer not in trailkit.load._cache_writers
     assert rep.from_cache == 2 and warm.equals(cold) and warm.schema == cold.schema
     lazy = trailkit.scan_events(root, cache=True, cache_dir=cache, progress=False)
     assert lazy.collect().equals(cold)

@@ -1509,7 +1509,7 @@ def _read_problems(path: Path) -> list[Problem] | None:
 _CACHE_MAX_GB_DEFAULT = 10.0
 
 
-_cache_writers: list[threading.Thread] = []
+_cache_writers: dict[Path, threading.Thread] = {}  # answers being written, by path
 
 
 def _write_result_later(df: pl.DataFrame, path: Path, problems: list[Problem]) -> None:
@@ -1522,14 +1522,18 @@ def _write_result_later(df: pl.DataFrame, path: Path, problems: list[Problem]) -
     budget = _cache_budget()  # a bad $TRAILKIT_CACHE_MAX_GB is the caller's error, not the thread's
     writer = threading.Thread(target=_write_result, args=(df, path, list(problems), budget),
                               name="trailkit-cache-write")
+    for done in [p for p, w in _cache_writers.items() if not w.is_alive()]:
+        del _cache_writers[done]
     writer.start()
-    _cache_writers.append(writer)
+    _cache_writers[path] = writer
 
 
-def _flush_cache_writes() -> None:
-    """Wait until every answer being written to the cache is there."""
-    while _cache_writers:
-        _cache_writers.pop().join()
+def _flush_cache_writes(path: Path | None = None) -> None:
+    """Wait until the answer at ``path`` (None: every answer) being written is there."""
+    for p in [path] if path is not None else list(_cache_writers):
+        writer = _cache_writers.pop(p, None)
+        if writer is not None:
+            writer.join()
 
 
 def _write_result(df: pl.DataFrame, path: Path, problems: list[Problem], budget: int | None = None) -> None:
@@ -1648,7 +1652,6 @@ def _load(
     source, *, start, end, regions, accounts, progress, cache, cache_dir, report: LoadReport, workers,
 ) -> tuple[pl.DataFrame | None, Path | None]:
     """Everything behind read_events/scan_events. Returns (frame, None) or (None, cached result)."""
-    _flush_cache_writes()  # a load right after another sees the answer it is writing
     t0 = to_utc(start, "start")
     t1 = to_utc(end, "end")
     if t0 and t1 and t0 > t1:
@@ -1665,6 +1668,7 @@ def _load(
         for b in _batches(files):
             h.update(_batch_key(b).encode())
         result = cdir / f"result-{h.hexdigest()[:32]}.arrow"
+        _flush_cache_writes(result)  # the same load again, while its answer is still being written
         problems = _read_problems(result)
         if problems is not None and _mapped_result(result) is not None:
             report.extend(problems)
