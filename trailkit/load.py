@@ -9,21 +9,22 @@ How it works. Reader threads (one more than the cores) each take a batch of file
 to a normalised frame, in order:
 
 1. gunzip (libdeflate, checked against the gzip trailer; python-isal for anything odd);
-2. delivered log files go through the compiled scanner (:mod:`trailkit._scan`, numba): one
-   strict JSON pass that notes where every top-level value lies and parses ``eventTime``,
-   then a copy of those byte ranges into Arrow buffers — text unescaped, nested blocks as the
-   exact bytes of the file. Small loads (under 16 MB) and other formats use msgspec instead
-   (typed records, blocks as ``msgspec.Raw`` bytes), which gives the same columns;
+2. delivered log files go through the compiled scanner (:mod:`trailkit._scan`: C, or numba
+   where no C compiler was at hand at install): one strict JSON pass that notes where every
+   top-level value lies and parses ``eventTime``, then a copy of those byte ranges into Arrow
+   buffers — text unescaped, nested blocks as the exact bytes of the file. Other formats (and
+   small loads when the scanner is numba's) use msgspec instead (typed records, blocks as
+   ``msgspec.Raw`` bytes), which gives the same columns;
 3. vectorised polars expressions build the normalised columns and flag problems.
 
-Then duplicates are dropped (by hash first), events sorted by time, and the identity columns
-derived once per distinct ``userIdentity`` and joined (on a second thread while the sort
-runs). The scanner and polars release the GIL, so the threads use every core. Anything the
-fast paths cannot take (bad UTF-8, a field of an unexpected type, a record that is not an
-object, a truncated file) sends just that file down a careful per-record path that keeps every
-good record and reports the rest. Large loads go through a Parquet cache, one file per batch
-plus the whole answer, so a second load of the same files reads Parquet instead of JSON. Speed
-and memory are measured in ``benchmarks/`` (see the README).
+Meanwhile the main thread derives the identity columns of each new distinct ``userIdentity``.
+At the end duplicates are dropped (by hash first), events sorted by time and the identity
+columns joined. The scanner and polars release the GIL, so the threads use every core.
+Anything the fast paths cannot take (bad UTF-8, a field of an unexpected type, a record that is
+not an object, a truncated file) sends just that file down a careful per-record path that keeps
+every good record and reports the rest. Loads can be cached (``cache=``): each batch as
+Parquet, and the whole answer as uncompressed Arrow that the next load of the same files
+memory-maps. Speed and memory are measured in ``benchmarks/`` (see the README).
 
 >>> import trailkit
 >>> df = trailkit.read_events("data/samples", regions=["eu-west-1"])  # doctest: +SKIP
@@ -55,9 +56,7 @@ import numpy as np
 import polars as pl
 import pyarrow as pa
 
-from trailkit import (
-    _scan as _kinds,  # the scanner's kinds of value (numpy and ctypes only; no numba)
-)
+from trailkit import _scan  # the scanner's front (numpy and ctypes; numba only if it falls back)
 from trailkit.errors import InputError, LoadError
 from trailkit.identity import USER_IDENTITY_DTYPE, identity_columns, nonempty, parse_bool, parse_utc
 from trailkit.problems import LoadReport, Problem
@@ -607,7 +606,7 @@ _scanner_module: Any = False  # not tried yet
 #: the scanner's columns of _OBJECT_FIELDS, and the kinds of value that are not blocks (see _scan)
 _SCAN_OBJECT_COLUMNS = [len(_STR_FIELDS) + _RAW_TEXT.index(f) for f in _OBJECT_FIELDS]
 _SCALAR_KIND = np.zeros(256, np.bool_)
-_SCALAR_KIND[[_kinds.STRING, _kinds.STRING_ESC, _kinds.TRUE, _kinds.FALSE, _kinds.NUMBER]] = True
+_SCALAR_KIND[[_scan.STRING, _scan.STRING_ESC, _scan.TRUE, _scan.FALSE, _scan.NUMBER]] = True
 
 
 def _scanner(total_bytes: int) -> Future | None:
@@ -618,8 +617,6 @@ def _scanner(total_bytes: int) -> Future | None:
     """
     if os.environ.get("TRAILKIT_NO_SCANNER"):
         return None
-    from trailkit import _scan
-
     c_build = _scanner_module is not None and _scan.c_library_path() is not None \
         and os.environ.get("TRAILKIT_SCANNER", "c") == "c"
     threshold = _SCAN_MIN_BYTES if _SCAN_MIN_BYTES is not None else 0 if c_build else _NUMBA_MIN_BYTES
@@ -629,6 +626,7 @@ def _scanner(total_bytes: int) -> Future | None:
     if _scanner_module is not False or c_build:
         future.set_result(_import_scanner())
         return future
+
     def load() -> None:
         try:
             future.set_result(_import_scanner())
@@ -643,8 +641,6 @@ def _import_scanner() -> Any:
     global _scanner_module, _SCAN_SPEC
     if _scanner_module is False:
         try:
-            from trailkit import _scan
-
             spec = _scan.FieldSpec([*_STR_FIELDS, *_RAW_TEXT],
                                    [True] * len(_STR_FIELDS) + [False] * len(_RAW_TEXT), time="eventTime")
             _scan.warm()  # load the kernels now (numba: its machine code), not in the first read
@@ -664,8 +660,6 @@ def _import_scanner() -> Any:
 
 def _scanned_frame(chunks: list[_Chunk]) -> pl.DataFrame:
     """Files read by the compiled scanner → one stage-1 frame (same columns as _stage1_frame)."""
-    from trailkit import _scan
-
     arrays = _scan.build_columns([c.data for c in chunks], [c.scanned for c in chunks], _SCAN_SPEC)
     frame = pl.from_arrow(pa.table(dict(zip([*_SCAN_SPEC.names, "_time_us"], arrays, strict=True))))
     if not any(c.scanned.unknown.any() for c in chunks):  # the usual case: no new fields
