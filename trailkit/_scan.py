@@ -97,6 +97,8 @@ class Scanned:
     unknown: np.ndarray  # (count,) uint8: 1 where a record has a top-level field not in the spec
     error: int  # -1, or the byte position where the file stopped being what we read
     addresses: tuple | None = None  # C kernels: where the file, starts, ends, kinds are, and its length
+    source: object = None  # C kernels: the array scanned; it holds a buffer export, so a bytearray
+    # under it cannot be resized (moved) while this lives, and the addresses stay valid
 
 
 
@@ -127,13 +129,13 @@ class _CKernels:
         cap = max(16, n // 512)  # real records are far above 512 bytes; tiny ones take a second call
         small = np.zeros(nf + 1, np.int64)  # the field sizes, then the error position
         sizes, error = small[:nf], small[nf:]
+        s0, at = _address(small), _address(buf)
         while True:  # two allocations per file: the loader calls this for every file
             ints = np.empty(cap * (2 * nf + 2), np.int32)
             bytes_ = np.empty(cap * (nf + 1), np.uint8)
             i0, b0 = _address(ints), _address(bytes_)
-            count = self._scan(_address(buf), n, *spec.addresses, nf, cap,
-                               i0, i0 + 4 * cap * nf, b0, _address(small), i0 + 8 * cap * nf, b0 + cap * nf,
-                               _address(small) + 8 * nf)
+            count = self._scan(at, n, *spec.addresses, nf, cap, i0, i0 + 4 * cap * nf, b0, s0,
+                               i0 + 8 * cap * nf, b0 + cap * nf, s0 + 8 * nf)
             if error[0] != _FULL:
                 starts = ints[:cap * nf].reshape(cap, nf)
                 ends = ints[cap * nf:2 * cap * nf].reshape(cap, nf)
@@ -141,7 +143,7 @@ class _CKernels:
                 kinds = bytes_[:cap * nf].reshape(cap, nf)
                 unknown = bytes_[cap * nf:]
                 return (count, starts, ends, kinds, sizes, bounds, unknown, int(error[0]),
-                        (_address(buf), i0, i0 + 4 * cap * nf, b0, n))
+                        (at, i0, i0 + 4 * cap * nf, b0, n))
             cap = n // 3 + 16  # a record takes at least 3 bytes: "{}" and a comma
 
     def fill_all(self, datas: list[bytes], scans: list[Scanned], spec: FieldSpec, bufs: tuple,
@@ -156,13 +158,12 @@ class _CKernels:
         row = 0
         for data, s in zip(datas, scans, strict=True):
             if s.count:
-                at = addr(np.frombuffer(data, np.uint8))
-                if s.addresses is not None and s.addresses[0] == at and s.addresses[4] == len(data):
-                    where = s.addresses  # the very bytes tk_scan read
+                if s.addresses is not None and _owner(data) is _owner(s.source) and s.addresses[4] == len(data):
+                    where = s.addresses  # the very bytes tk_scan read, still as long
                 else:  # scanned elsewhere (numba), or other bytes: look the arrays up, check the ends
                     check_bytes(data, s)
                     starts, ends, kinds = (np.ascontiguousarray(a) for a in (s.starts, s.ends, s.kinds))
-                    where = (at, addr(starts), addr(ends), addr(kinds))
+                    where = (addr(np.frombuffer(data, np.uint8)), addr(starts), addr(ends), addr(kinds))
                 fill(where[0], s.count, nf, where[1], where[2], where[3], is_text, *fixed, row, *tail)
                 row += s.count
 
@@ -176,6 +177,13 @@ def check_bytes(data: bytes, found: Scanned) -> None:
     present = found.kinds != ABSENT  # the starts and ends of absent values were never written
     if present.any() and int(found.ends[present].max()) > len(data):
         raise ValueError("build_columns: these bytes are not the ones that were scanned")
+
+
+def _owner(data: object) -> object:
+    """The object that owns the bytes of ``data`` (for ``np.frombuffer(x)``: ``x``)."""
+    if isinstance(data, np.ndarray) and data.base is not None:
+        data = data.base
+    return data.obj if isinstance(data, memoryview) else data
 
 
 def _address(a: np.ndarray) -> int:
@@ -276,7 +284,7 @@ def scan(buf: np.ndarray, spec: FieldSpec, using: str | None = None) -> Scanned:
                        np.zeros((0, 2), np.int32), np.zeros(0, np.uint8), 0)
     count, starts, ends, kinds, sizes, bounds, unknown, error, where = kernels(using).scan_arrays(buf, spec)
     return Scanned(count, starts[:count], ends[:count], kinds[:count], sizes, bounds[:count], unknown[:count],
-                   int(error), where)
+                   int(error), where, buf if where is not None else None)
 
 
 # ---------------------------------------------------------------------------------------------
