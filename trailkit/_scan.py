@@ -101,7 +101,6 @@ class Scanned:
     # under it cannot be resized (moved) while this lives, and the addresses stay valid
 
 
-
 # ---------------------------------------------------------------------------------------------
 # the kernels: C through ctypes, else numba
 
@@ -247,11 +246,28 @@ def _named_kernels(name: str) -> Any:
         elif name == "numba":
             from trailkit import _scan_numba
 
-            _scan_numba.name = "numba"
             _kernels[name] = _scan_numba
         else:
             raise ValueError(f"TRAILKIT_SCANNER={name!r}: use 'c' or 'numba'")
     return _kernels[name]
+
+
+def c_ready() -> bool:
+    """Whether the loader will scan with the C kernels: built, loadable, not overridden.
+
+    Loads the C library if need be, never numba (the loader decides from this whether the
+    scanner is free to load, or worth loading on a thread first).
+
+    >>> c_ready() == (backend() == "c")
+    True
+    """
+    if os.environ.get("TRAILKIT_SCANNER", "c") != "c" or c_library_path() is None:
+        return False
+    try:
+        _named_kernels("c")
+    except OSError:  # kernels() warns and uses numba
+        return False
+    return True
 
 
 def backend() -> str:

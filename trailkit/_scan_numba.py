@@ -25,6 +25,8 @@ from trailkit._scan import (
     check_bytes,
 )
 
+name = "numba"  # what trailkit._scan.backend() reports
+
 
 @njit(cache=True, nogil=True, inline="always")
 def _ws(buf, i, n):
@@ -546,7 +548,6 @@ def _fill(buf, starts, ends, kinds, is_text, datas, cursor, offsets, valid, null
             valid[f, row] = ok
             cursor[f] = o
             offsets[f, row + 1] = o
-
 
 
 def scan_arrays(buf: np.ndarray, spec) -> tuple:

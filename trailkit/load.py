@@ -617,8 +617,7 @@ def _scanner(total_bytes: int) -> Future | None:
     """
     if os.environ.get("TRAILKIT_NO_SCANNER"):
         return None
-    c_build = _scanner_module is not None and _scan.c_library_path() is not None \
-        and os.environ.get("TRAILKIT_SCANNER", "c") == "c"
+    c_build = _scanner_module is not None and _scan.c_ready()
     threshold = _SCAN_MIN_BYTES if _SCAN_MIN_BYTES is not None else 0 if c_build else _NUMBA_MIN_BYTES
     if total_bytes < threshold:
         return None
