@@ -1600,7 +1600,7 @@ def _evict(cache_dir: Path, keep: Path | None = None, budget: int | None = None)
     """
     budget = _cache_budget() if budget is None else budget
     entries = []
-    for pattern in ("result-*.arrow", "result-*.parquet", "*.parquet", "*.tmp"):
+    for pattern in ("result-*.arrow", "*.parquet", "*.tmp"):  # answers (also old Parquet ones), batches
         for p in cache_dir.glob(pattern):
             try:
                 st = p.stat()
@@ -1609,7 +1609,7 @@ def _evict(cache_dir: Path, keep: Path | None = None, budget: int | None = None)
             if p.suffix == ".tmp" and st.st_mtime > time.time() - 86400:
                 continue  # being written now, perhaps by another process; a day old: left by a crash
             entries.append((st.st_mtime, st.st_size, p))
-    entries = sorted(set(entries))
+    entries.sort()
     total = sum(size for _, size, _ in entries)
     deleted = []
     for _, size, p in entries:
